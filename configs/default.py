@@ -1,0 +1,66 @@
+"""Every config field, with its default. Method x data set configs derive from this.
+
+Not meant to be run on its own (it trains DPSH on digits like configs/demo.py,
+with the longer default budget).
+"""
+
+import ml_collections
+
+
+def get_config():
+    config = ml_collections.ConfigDict()
+    config.method = "dpsh"  # dpsh | dsh
+    config.bits = 32  # any positive integer; packed codes use ceil(bits / 8) bytes
+    config.seed = 0  # weight initialisation, shuffling and augmentation
+    # >1 splits the CPU into that many logical devices for MirroredStrategy when no
+    # GPU is present (tests and CPU-only machines); GPUs are always all used.
+    config.num_cpu_replicas = 0
+
+    config.data = ml_collections.ConfigDict()
+    config.data.source = "digits"  # digits | folder:<path> | list:<file>[@root] | tfds:<name>
+    config.data.protocol = "per_class"  # cifar10-1 | per_class | fixed | official
+    config.data.seed = 0  # the split's seed (kept apart from config.seed on purpose)
+    config.data.query_per_class = 30  # per_class
+    config.data.train_per_class = 100  # per_class
+    config.data.num_query = 2000  # fixed
+    config.data.num_train = 10000  # fixed
+    config.data.train_in_database = True  # per_class, fixed
+    config.data.split_file = ""  # reuse the exact split.json of another run
+    config.data.image_size = 32
+    config.data.augment = True  # random flip and crop on training images
+    config.data.cache = True  # keep decoded training images in memory
+    config.data.skip_corrupt = False  # leave out unreadable images instead of failing
+
+    config.model = ml_collections.ConfigDict()
+    config.model.backbone = "small_cnn"  # small_cnn | vgg16 | resnet50
+    config.model.widths = (32, 64, 128)  # small_cnn
+    config.model.convs_per_stage = 2  # small_cnn
+    config.model.weights = "none"  # vgg16 / resnet50: none | imagenet
+    config.model.head_activation = "linear"  # linear | tanh
+    config.model.hidden_units = 0  # hidden layer in the hash head (0: none)
+    config.model.head_batch_norm = False  # batch norm on the code layer's output
+
+    config.dpsh = ml_collections.ConfigDict()
+    config.dpsh.quant_weight = 0.1  # mean-normalised quantisation weight
+    config.dpsh.memory_bank = True  # False: pairs within the global batch only
+
+    config.dsh = ml_collections.ConfigDict()
+    config.dsh.alpha = 0.01
+    config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper
+
+    config.train = ml_collections.ConfigDict()
+    config.train.epochs = 30
+    config.train.batch_size = 64  # global batch, split over replicas
+    config.train.optimizer = "adam"  # adam | sgd
+    config.train.learning_rate = 1e-3
+    config.train.lr_schedule = "cosine"  # cosine | constant
+    config.train.weight_decay = 0.0  # decoupled (AdamW / SGDW-style) when > 0
+    config.train.log_every = 20  # steps between progress lines
+    config.train.keep_checkpoints = 3
+
+    config.eval = ml_collections.ConfigDict()
+    config.eval.batch_size = 256
+    config.eval.top_k = 1000  # mAP@k beside mAP@all
+    config.eval.radius = 2  # precision inside this Hamming radius
+    config.eval.precision_ks = (1, 10, 50, 100, 200, 500, 1000)
+    return config

@@ -1,0 +1,188 @@
+import json
+import os
+
+import ml_collections
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfhash import data
+from tfhash.data import splits as splits_lib
+
+
+def write_image(path, rng, size=(10, 12)):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)).save(path)
+
+
+def data_config(**overrides):
+    config = ml_collections.ConfigDict(dict(
+        protocol="per_class", seed=0, query_per_class=2, train_per_class=3, num_query=5,
+        num_train=10, train_in_database=True, split_file="", skip_corrupt=False))
+    config.update(overrides)
+    return config
+
+
+def label_source(class_counts, name="synthetic"):
+    ids = np.concatenate([[c] * n for c, n in enumerate(class_counts)])
+    images = np.zeros((len(ids), 2, 2, 3), np.uint8)
+    images[:, 0, 0, 0] = np.arange(len(ids)) % 256
+    return data.ArraySource(name, images, np.eye(len(class_counts))[ids], [str(c) for c in range(len(class_counts))])
+
+
+@pytest.fixture
+def image_folder(tmp_path, rng):
+    for split, count in (("train", 6), ("test", 3)):
+        for name in ("cat", "dog"):
+            for i in range(count):
+                write_image(str(tmp_path / split / name / f"{i}.png"), rng)
+    return tmp_path
+
+
+def test_folder_source_keeps_train_and_test(image_folder):
+    source = data.load_source(f"folder:{image_folder}")
+    assert len(source) == 18 and source.class_names == ["cat", "dog"]
+    assert source.is_test.sum() == 6
+    assert source.labels.sum(axis=0).tolist() == [9, 9]
+    split = data.make_split(source, splits_lib.protocol_params(data_config(protocol="official")))
+    assert len(split.query) == 6 and len(split.train) == 12
+    assert all("/test/" in source.describe(i) for i in split.query)
+
+
+def test_list_source_multi_label(tmp_path, rng):
+    for i in range(4):
+        write_image(str(tmp_path / "img" / f"{i}.jpg"), rng)
+    lines = ["img/0.jpg 1 0 1", "img/1.jpg 0 1 0", "", "img/2.jpg 1 1 0", "img/3.jpg 0 0 1"]
+    (tmp_path / "list.txt").write_text("\n".join(lines))
+    source = data.load_source(f"list:{tmp_path / 'list.txt'}")
+    assert source.multi_label and source.labels.shape == (4, 3)
+    np.testing.assert_array_equal(source.labels[0], [1, 0, 1])
+    images = list(source.images([0, 3]).as_numpy_iterator())
+    assert images[0].shape == (10, 12, 3) and images[0].dtype == np.uint8
+
+
+def test_list_source_errors_name_the_line(tmp_path):
+    (tmp_path / "bad.txt").write_text("a.jpg 1 0\nb.jpg 1\n")
+    with pytest.raises(ValueError, match=r"bad.txt:2: 1 labels, earlier lines have 2"):
+        data.load_source(f"list:{tmp_path / 'bad.txt'}")
+
+
+def test_unknown_source_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown data source 'mnist'"):
+        data.load_source("mnist")
+    with pytest.raises(ValueError, match="is not a directory"):
+        data.load_source("folder:/nonexistent/place")
+
+
+def test_digits_is_upsampled_rgb():
+    source = data.load_source("digits", digits_size=24)
+    assert len(source) == 1797 and source.num_classes == 10 and not source.multi_label
+    assert source.array.shape == (1797, 24, 24, 3) and source.array.dtype == np.uint8
+
+
+def test_cifar10_1_protocol_counts_and_disjointness():
+    source = label_source([650] * 10)
+    params = splits_lib.protocol_params(data_config(protocol="cifar10-1"))
+    split = data.make_split(source, params)
+    assert len(split.query) == 1000 and len(split.train) == 5000
+    assert len(split.database) == 6500 - 1000
+    assert not np.intersect1d(split.query, split.train).size
+    assert not np.intersect1d(split.query, split.database).size
+    assert np.isin(split.train, split.database).all()
+    classes = source.labels.argmax(1)
+    assert np.bincount(classes[split.query]).tolist() == [100] * 10
+    assert np.bincount(classes[split.train]).tolist() == [500] * 10
+    again = data.make_split(source, params)
+    np.testing.assert_array_equal(again.train, split.train)
+    other = data.make_split(source, dict(params, seed=1))
+    assert not np.array_equal(other.train, split.train)
+
+
+def test_fixed_protocol_and_train_outside_database():
+    source = label_source([30, 30])
+    params = splits_lib.protocol_params(data_config(protocol="fixed", train_in_database=False))
+    split = data.make_split(source, params)
+    assert (len(split.query), len(split.train), len(split.database)) == (5, 10, 45)
+    assert not np.intersect1d(split.train, split.database).size
+
+
+def test_per_class_needs_enough_items():
+    with pytest.raises(ValueError, match="class 1 has 4 items"):
+        data.make_split(label_source([10, 4]), splits_lib.protocol_params(data_config()))
+
+
+def test_split_is_saved_reused_and_checked(tmp_path):
+    source = label_source([20, 20])
+    config = data_config()
+    split = data.resolve_split(source, config, str(tmp_path))
+    saved = tmp_path / splits_lib.SPLIT_FILE
+    assert saved.exists()
+    reused = data.resolve_split(source, data_config(seed=0), str(tmp_path))
+    np.testing.assert_array_equal(reused.query, split.query)
+    assert reused.checksum() == split.checksum()
+    with pytest.raises(ValueError, match="was drawn with protocol"):
+        data.resolve_split(source, data_config(seed=5), str(tmp_path))
+    with pytest.raises(ValueError, match="drawn from other data"):
+        data.resolve_split(label_source([20, 21]), config, str(tmp_path))
+    record = json.loads(saved.read_text())
+    record["query"][0] = record["train"][0]
+    saved.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        data.resolve_split(source, config, str(tmp_path))
+    saved.write_text(saved.read_text()[:50])
+    with pytest.raises(ValueError, match="cannot be read"):
+        data.resolve_split(source, config, str(tmp_path))
+
+
+def test_split_file_from_another_run(tmp_path):
+    source = label_source([20, 20])
+    first = data.resolve_split(source, data_config(), str(tmp_path / "a"))
+    os.makedirs(tmp_path / "b")
+    other = data.resolve_split(
+        source, data_config(split_file=str(tmp_path / "a" / "split.json")), str(tmp_path / "b"))
+    assert other.checksum() == first.checksum()
+
+
+def test_corrupt_image_is_named_or_skipped(image_folder, tmp_path):
+    bad = image_folder / "train" / "dog" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really an image")
+    source = data.load_source(f"folder:{image_folder}")
+    config = data_config(protocol="official")
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    with pytest.raises(ValueError, match=r"1 image\(s\) cannot be decoded: .*broken.png"):
+        data.resolve_split(source, config, str(workdir))
+    assert not (workdir / "split.json").exists()  # nothing written on error
+    split = data.resolve_split(source, data_config(protocol="official", skip_corrupt=True), str(workdir))
+    assert split.skipped == [str(bad)]
+    bad_index = [i for i in range(len(source)) if source.describe(i) == str(bad)][0]
+    assert bad_index not in split.train and len(split.train) == 12
+    # the whole training part now decodes without an error
+    train = data.TrainData(source, split.train, 8, 4, seed=0)
+    assert sum(int(b["image"].shape[0]) for b in train.epoch(0)) == 12
+
+
+def test_train_epochs_are_deterministic_and_indexed():
+    source = label_source([12, 12])
+    train = data.TrainData(source, np.arange(0, 24, 2), 8, 4, seed=3)
+    first = [b for b in train.epoch(0)]
+    again = [b for b in train.epoch(0)]
+    other = [b for b in train.epoch(1)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a["image"].numpy(), b["image"].numpy())
+        np.testing.assert_array_equal(a["index"].numpy(), b["index"].numpy())
+    assert not all(np.array_equal(a["index"].numpy(), b["index"].numpy()) for a, b in zip(first, other))
+    seen = np.sort(np.concatenate([b["index"].numpy() for b in first]))
+    np.testing.assert_array_equal(seen, np.arange(12))  # index = position in the part
+    batch = first[0]
+    assert batch["image"].shape == (4, 8, 8, 3) and batch["image"].dtype.name == "float32"
+    np.testing.assert_array_equal(batch["label"].numpy(), train.labels[batch["index"].numpy()])
+
+
+def test_eval_dataset_keeps_order():
+    source = label_source([5, 5])
+    indices = np.array([1, 4, 7, 9])
+    batches = list(data.eval_dataset(source, indices, 2, 3))
+    np.testing.assert_array_equal(np.concatenate([b["index"].numpy() for b in batches]), np.arange(4))
+    pixels = np.concatenate([b["image"].numpy()[:, 0, 0, 0] for b in batches])
+    assert pixels.tolist() == [1, 4, 7, 9]  # resize of a 2x2 image to 2x2 keeps pixels

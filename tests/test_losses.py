@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfhash import losses
+
+
+def np_similarity(a, b):
+    return ((a @ b.T) > 0).astype(np.float32)
+
+
+def test_label_similarity_multi_label():
+    a = np.array([[1, 0, 1], [0, 1, 0]], np.float32)
+    b = np.array([[0, 0, 1], [1, 1, 0], [0, 0, 0]], np.float32)
+    np.testing.assert_array_equal(losses.label_similarity(a, b).numpy(), [[1, 1, 0], [0, 1, 0]])
+
+
+def test_pairwise_likelihood_matches_numpy(rng):
+    u = rng.normal(size=(6, 12)).astype(np.float32)
+    v = rng.normal(size=(9, 12)).astype(np.float32)
+    s = np_similarity(np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 9)])
+    theta = 0.5 * u @ v.T
+    expected = np.log1p(np.exp(theta)) - s * theta  # plain formula, fine at this scale
+    np.testing.assert_allclose(losses.pairwise_likelihood(u, v, s).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_pairwise_likelihood_is_stable_for_large_inner_products():
+    u = np.full((1, 64), 30.0, np.float32)  # theta = 0.5 * 64 * 900 = 28800
+    out = losses.pairwise_likelihood(u, u, np.array([[1.0]], np.float32)).numpy()
+    assert np.isfinite(out).all() and out[0, 0] == pytest.approx(0.0, abs=1e-6)
+    out = losses.pairwise_likelihood(u, u, np.array([[0.0]], np.float32)).numpy()
+    assert out[0, 0] == pytest.approx(28800.0)
+    with tf.GradientTape() as tape:
+        x = tf.constant(u)
+        tape.watch(x)
+        loss = tf.reduce_sum(losses.pairwise_likelihood(x, x, tf.zeros([1, 1])))
+    assert np.isfinite(tape.gradient(loss, x).numpy()).all()
+
+
+def test_contrastive_matches_numpy(rng):
+    u = rng.normal(size=(5, 8)).astype(np.float32)
+    v = rng.normal(size=(7, 8)).astype(np.float32)
+    s = (rng.random((5, 7)) < 0.4).astype(np.float32)
+    margin = 16.0
+    d = ((u[:, None, :] - v[None, :, :]) ** 2).sum(-1)
+    expected = 0.5 * s * d + 0.5 * (1 - s) * np.maximum(0.0, margin - d)
+    np.testing.assert_allclose(losses.contrastive(u, v, s, margin).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_hand_worked_contrastive():
+    u = np.array([[1.0, 1.0]], np.float32)
+    v = np.array([[1.0, -1.0], [1.0, 1.0]], np.float32)  # squared distances 4 and 0
+    out = losses.contrastive(u, v, np.array([[0.0, 0.0]], np.float32), 5.0).numpy()
+    np.testing.assert_allclose(out, [[0.5 * 1.0, 0.5 * 5.0]])
+    out = losses.contrastive(u, v, np.array([[1.0, 1.0]], np.float32), 5.0).numpy()
+    np.testing.assert_allclose(out, [[2.0, 0.0]])
+
+
+def test_quantization_and_unit_magnitude(rng):
+    u = rng.normal(size=(4, 10)).astype(np.float32)
+    np.testing.assert_allclose(losses.quantization(u).numpy(), ((u - np.sign(u)) ** 2).sum(1), rtol=1e-5)
+    np.testing.assert_allclose(losses.unit_magnitude(u).numpy(), np.abs(np.abs(u) - 1).sum(1), rtol=1e-5)
+    np.testing.assert_allclose(losses.quantization(np.array([[1.0, -1.0, 0.5]])).numpy(), [0.25])

@@ -1,0 +1,234 @@
+"""Data sources: where images and labels come from, before any protocol split.
+
+Every source describes N items with multi-hot labels `[N, C]` and an optional
+official train/test flag, and turns any subset of item indices into a `tf.data`
+of raw images. Sources are named by a spec string:
+
+- ``digits``: scikit-learn's bundled handwritten digits (the embedded default),
+- ``folder:<path>``: one subfolder per class, with ``train/`` and ``test/`` kept,
+- ``list:<file>[@<image_root>]``: ``relative/path.jpg 0 1 0 ...`` per line,
+- ``tfds:<name>``: a TensorFlow Datasets image set (train and test splits).
+"""
+
+import hashlib
+import os
+
+import numpy as np
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+class Source:
+    """Items of a data set: labels for all of them and images on demand.
+
+    Attributes:
+      name: the spec string the source was made from.
+      labels: float32 multi-hot `[N, C]`.
+      class_names: list of C names.
+      is_test: bool `[N]` (the source's official test split) or None.
+    """
+
+    def __init__(self, name, labels, class_names, is_test=None):
+        self.name = name
+        self.labels = np.asarray(labels, np.float32)
+        self.class_names = list(class_names)
+        self.is_test = None if is_test is None else np.asarray(is_test, bool)
+
+    def __len__(self):
+        return self.labels.shape[0]
+
+    @property
+    def num_classes(self):
+        return self.labels.shape[1]
+
+    @property
+    def multi_label(self):
+        return bool(np.any(self.labels.sum(axis=1) != 1))
+
+    def fingerprint(self):
+        """A digest of what identifies the items: name, count and labels."""
+        digest = hashlib.sha256(self.name.encode())
+        digest.update(np.ascontiguousarray(self.labels).tobytes())
+        if self.is_test is not None:
+            digest.update(self.is_test.tobytes())
+        return digest.hexdigest()[:16]
+
+    def images(self, indices):
+        """A `tf.data.Dataset` of uint8 `[H, W, 3]` images for `indices`, in order."""
+        raise NotImplementedError(f"{type(self).__name__} must implement images()")
+
+    def describe(self, index):
+        """A human-readable name of item `index` (a file path where there is one)."""
+        return f"{self.name}[{index}]"
+
+    def unreadable(self, indices):
+        """The items among `indices` whose image cannot be decoded (none here)."""
+        del indices
+        return []
+
+
+class ArraySource(Source):
+    """Items held in memory as uint8 `[N, H, W, 3]` (digits, generated test data)."""
+
+    def __init__(self, name, images, labels, class_names, is_test=None):
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(
+                f"images must be uint8 [N, H, W, 3], got {images.dtype} {images.shape}"
+            )
+        super().__init__(name, labels, class_names, is_test)
+        self.array = images
+
+    def images(self, indices):
+        return tf.data.Dataset.from_tensor_slices(self.array[np.asarray(indices, np.int64)])
+
+
+class FileSource(Source):
+    """Items stored as image files (folders and list files)."""
+
+    def __init__(self, name, paths, labels, class_names, is_test=None):
+        super().__init__(name, labels, class_names, is_test)
+        self.paths = np.asarray(paths, dtype=object)
+
+    def images(self, indices):
+        paths = tf.constant([str(p) for p in self.paths[np.asarray(indices, np.int64)]])
+        return tf.data.Dataset.from_tensor_slices(paths).map(
+            decode_image_file, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+
+    def describe(self, index):
+        return str(self.paths[index])
+
+    def unreadable(self, indices):
+        """Decodes every image once (in parallel) and returns the indices that fail."""
+        indices = np.asarray(indices, np.int64)
+        paths = tf.constant([str(p) for p in self.paths[indices]])
+        readable = (
+            tf.data.Dataset.from_tensor_slices((indices, paths))
+            .map(lambda i, p: (i, tf.shape(decode_image_file(p))),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+            .ignore_errors()
+            .map(lambda i, shape: i)
+            .batch(4096)
+        )
+        ok = np.concatenate([b.numpy() for b in readable] or [np.zeros(0, np.int64)])
+        return np.setdiff1d(indices, ok).tolist()
+
+
+def decode_image_file(path):
+    """Reads and decodes one JPEG/PNG/BMP/GIF file into uint8 [H, W, 3]."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def _one_hot(class_ids, num_classes):
+    labels = np.zeros((len(class_ids), num_classes), np.float32)
+    labels[np.arange(len(class_ids)), class_ids] = 1.0
+    return labels
+
+
+def load_digits(size=32):
+    """scikit-learn's 1,797 8x8 digits, upsampled to `size` px grey-as-RGB uint8."""
+    from sklearn import datasets
+
+    digits = datasets.load_digits()
+    small = (digits.images.astype(np.float32) * (255.0 / 16.0))[..., None]  # (N, 8, 8, 1)
+    big = tf.image.resize(small, [size, size], method="bilinear").numpy()
+    images = np.repeat(np.clip(np.round(big), 0, 255).astype(np.uint8), 3, axis=-1)
+    return ArraySource("digits", images, _one_hot(digits.target, 10), [str(i) for i in range(10)])
+
+
+def _list_class_dirs(root):
+    return sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+
+
+def _image_files(directory):
+    files = []
+    for dirpath, _, names in os.walk(directory):
+        files.extend(
+            os.path.join(dirpath, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    return sorted(files)
+
+
+def load_folder(path):
+    """`path/<class>/*.jpg`, or `path/train/<class>/...` + `path/test/<class>/...`."""
+    if not os.path.isdir(path):
+        raise ValueError(f"folder source {path!r} is not a directory")
+    splits = [s for s in ("train", "test") if os.path.isdir(os.path.join(path, s))]
+    if splits and set(splits) != {"train", "test"}:
+        raise ValueError(f"{path!r} has a {splits[0]}/ folder but not the other of train/test")
+    roots = [os.path.join(path, s) for s in splits] if splits else [path]
+    class_names = sorted(set().union(*(_list_class_dirs(r) for r in roots)))
+    if not class_names:
+        raise ValueError(f"{path!r} has no class subfolders")
+    paths, ids, is_test = [], [], []
+    for root in roots:
+        for c, name in enumerate(class_names):
+            class_dir = os.path.join(root, name)
+            found = _image_files(class_dir) if os.path.isdir(class_dir) else []
+            paths.extend(found)
+            ids.extend([c] * len(found))
+            is_test.extend([root.endswith(os.sep + "test")] * len(found))
+    if not paths:
+        raise ValueError(f"{path!r} has class folders but no image files {IMAGE_EXTENSIONS}")
+    test_flags = np.array(is_test) if splits else None
+    return FileSource(f"folder:{path}", paths, _one_hot(ids, len(class_names)), class_names, test_flags)
+
+
+def load_list(spec):
+    """`file[@image_root]`: lines `relative/path.jpg 0 1 0 ...` (multi-hot labels).
+
+    The image root defaults to the list file's directory.
+    """
+    list_file, _, root = spec.partition("@")
+    if not os.path.isfile(list_file):
+        raise ValueError(f"list file {list_file!r} does not exist")
+    root = root or os.path.dirname(os.path.abspath(list_file))
+    paths, rows = [], []
+    with open(list_file) as f:
+        for number, line in enumerate(f, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                values = [float(v) for v in parts[1:]]
+            except ValueError:
+                raise ValueError(
+                    f"{list_file}:{number}: labels must be numbers, got {' '.join(parts[1:])!r}"
+                ) from None
+            if rows and len(values) != len(rows[0]):
+                raise ValueError(
+                    f"{list_file}:{number}: {len(values)} labels, earlier lines have {len(rows[0])}"
+                )
+            if not values:
+                raise ValueError(f"{list_file}:{number}: no labels after the path")
+            paths.append(os.path.join(root, parts[0]))
+            rows.append(values)
+    if not paths:
+        raise ValueError(f"list file {list_file!r} has no items")
+    labels = (np.array(rows) > 0).astype(np.float32)
+    names = [f"label{i}" for i in range(labels.shape[1])]
+    return FileSource(f"list:{spec}", paths, labels, names)
+
+
+def load_source(spec, digits_size=32):
+    """Makes the Source named by `spec` (see the module docstring)."""
+    if spec == "digits":
+        return load_digits(digits_size)
+    kind, sep, rest = spec.partition(":")
+    if sep and rest:
+        if kind == "folder":
+            return load_folder(rest)
+        if kind == "list":
+            return load_list(rest)
+        if kind == "tfds":
+            from tfhash.data import tfds_source
+
+            return tfds_source.load_tfds(rest)
+    raise ValueError(
+        f"unknown data source {spec!r}; expected 'digits', 'folder:<path>', "
+        "'list:<file>[@<image_root>]' or 'tfds:<name>'"
+    )

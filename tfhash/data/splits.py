@@ -1,0 +1,192 @@
+"""Protocol splits (query / train / database), deterministic by seed, saved with a
+checksum in the workdir and reused so that runs compare on exactly the same items.
+
+Protocols:
+- ``cifar10-1``: per class 100 queries and 500 training items drawn from all items;
+  the database is everything but the queries (training items included);
+- ``per_class``: the same rule with `query_per_class` / `train_per_class`;
+- ``fixed``: `num_query` queries and `num_train` training items drawn at random from
+  all items (the rule for multi-label lists such as NUS-WIDE, COCO, MIRFlickr);
+- ``official``: the source's test split gives the queries, its train split the
+  training items and the database.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import numpy as np
+
+PROTOCOLS = ("cifar10-1", "per_class", "fixed", "official")
+SPLIT_FILE = "split.json"
+
+
+@dataclasses.dataclass
+class Split:
+    """Item indices of the three parts of a protocol, each sorted increasingly."""
+
+    query: np.ndarray
+    train: np.ndarray
+    database: np.ndarray
+    protocol: dict
+    source: str
+    source_fingerprint: str
+    skipped: list = dataclasses.field(default_factory=list)  # unreadable item names
+
+    def checksum(self):
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self._meta(), sort_keys=True).encode())
+        for part in (self.query, self.train, self.database):
+            digest.update(np.asarray(part, np.int64).tobytes())
+        return digest.hexdigest()
+
+    def _meta(self):
+        return {
+            "protocol": self.protocol,
+            "source": self.source,
+            "source_fingerprint": self.source_fingerprint,
+            "skipped": self.skipped,
+        }
+
+    def summary(self):
+        return (
+            f"{self.protocol['name']}: {len(self.query)} query, {len(self.train)} train, "
+            f"{len(self.database)} database items"
+        )
+
+
+def protocol_params(data_config):
+    """The fields of the data config that define the split."""
+    name = data_config.protocol
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
+    params = {"name": name, "seed": int(data_config.seed)}
+    if name == "per_class":
+        params.update(
+            query_per_class=int(data_config.query_per_class),
+            train_per_class=int(data_config.train_per_class),
+        )
+    elif name == "fixed":
+        params.update(num_query=int(data_config.num_query), num_train=int(data_config.num_train))
+    if name in ("per_class", "fixed"):
+        params["train_in_database"] = bool(data_config.train_in_database)
+    return params
+
+
+def _per_class(labels, rng, query_per_class, train_per_class):
+    if np.any(labels.sum(axis=1) != 1):
+        raise ValueError(
+            "per-class protocols need single-label data; use protocol 'fixed' or "
+            "'official' for multi-label data"
+        )
+    class_ids = labels.argmax(axis=1)
+    query, train = [], []
+    for c in range(labels.shape[1]):
+        members = np.flatnonzero(class_ids == c)
+        if len(members) < query_per_class + train_per_class:
+            raise ValueError(
+                f"class {c} has {len(members)} items, fewer than the "
+                f"{query_per_class} query + {train_per_class} train the protocol asks for"
+            )
+        members = rng.permutation(members)
+        query.append(members[:query_per_class])
+        train.append(members[query_per_class : query_per_class + train_per_class])
+    return np.concatenate(query), np.concatenate(train)
+
+
+def make_split(source, params):
+    """Draws the split described by `params` (from `protocol_params`) over `source`."""
+    n = len(source)
+    rng = np.random.default_rng(params["seed"])
+    name = params["name"]
+    if name == "official":
+        if source.is_test is None:
+            raise ValueError(
+                f"protocol 'official' needs a source with train and test splits; "
+                f"{source.name} has none"
+            )
+        query = np.flatnonzero(source.is_test)
+        train = database = np.flatnonzero(~source.is_test)
+    else:
+        if name == "fixed":
+            nq, nt = params["num_query"], params["num_train"]
+            if nq <= 0 or nt <= 0 or nq + nt >= n:
+                raise ValueError(
+                    f"num_query={nq} and num_train={nt} must be positive and leave a "
+                    f"database out of the {n} items"
+                )
+            order = rng.permutation(n)
+            query, train = order[:nq], order[nq : nq + nt]
+        else:
+            per_query, per_train = (100, 500) if name == "cifar10-1" else (
+                params["query_per_class"], params["train_per_class"])
+            query, train = _per_class(source.labels, rng, per_query, per_train)
+        rest = np.setdiff1d(np.arange(n), query)
+        if not params.get("train_in_database", True):
+            rest = np.setdiff1d(rest, train)
+        database = rest
+    return Split(
+        query=np.sort(query).astype(np.int64),
+        train=np.sort(train).astype(np.int64),
+        database=np.sort(database).astype(np.int64),
+        protocol=dict(params),
+        source=source.name,
+        source_fingerprint=source.fingerprint(),
+    )
+
+
+def drop_items(split, bad_indices, names):
+    """A copy of `split` without `bad_indices`; their names are kept in `skipped`."""
+    bad = np.asarray(sorted(bad_indices), np.int64)
+    keep = lambda part: np.setdiff1d(part, bad).astype(np.int64)  # noqa: E731
+    return dataclasses.replace(
+        split, query=keep(split.query), train=keep(split.train),
+        database=keep(split.database), skipped=sorted(split.skipped + list(names)),
+    )
+
+
+def save_split(split, path):
+    """Writes the split as JSON with its checksum, atomically (temp file + rename)."""
+    record = dict(split._meta())
+    record.update(
+        query=split.query.tolist(), train=split.train.tolist(),
+        database=split.database.tolist(), checksum=split.checksum(),
+    )
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)
+
+
+def load_split(path):
+    """Reads a split file, checking that its content matches its checksum."""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        split = Split(
+            query=np.asarray(record["query"], np.int64),
+            train=np.asarray(record["train"], np.int64),
+            database=np.asarray(record["database"], np.int64),
+            protocol=record["protocol"], source=record["source"],
+            source_fingerprint=record["source_fingerprint"], skipped=record["skipped"],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"split file {path} cannot be read ({e}); delete it to redraw") from e
+    if split.checksum() != record.get("checksum"):
+        raise ValueError(f"split file {path} does not match its checksum: it was modified or damaged")
+    return split
+
+
+def check_split_matches(split, source, params, path):
+    """Raises when a saved split was drawn from other data or by another protocol."""
+    if split.source_fingerprint != source.fingerprint():
+        raise ValueError(
+            f"{path} was drawn from other data ({split.source}, fingerprint "
+            f"{split.source_fingerprint}) than {source.name} (fingerprint {source.fingerprint()})"
+        )
+    if split.protocol != params:
+        raise ValueError(
+            f"{path} was drawn with protocol {split.protocol}, but the config asks for "
+            f"{params}; use a new workdir or the same data settings"
+        )

@@ -1,0 +1,91 @@
+"""`tfds:<name>` sources: TensorFlow Datasets image sets, single- or multi-label."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfhash.data import sources
+
+
+class TfdsSource(sources.Source):
+    """The train and test splits of a TFDS image set as one list of items."""
+
+    def __init__(self, name, builder, split_names, image_key, labels, class_names, is_test):
+        super().__init__(name, labels, class_names, is_test)
+        self._builder = builder
+        self._split_names = split_names
+        self._image_key = image_key
+
+    def images(self, indices):
+        import tensorflow_datasets as tfds
+
+        indices = np.asarray(indices, np.int64)
+        if np.any(np.diff(indices) <= 0):
+            raise ValueError("tfds sources read items in order: indices must increase")
+        wanted = np.zeros(len(self), bool)
+        wanted[indices] = True
+        wanted = tf.constant(wanted)
+        decoders = {self._image_key: tfds.decode.SkipDecoding()}
+        parts = [
+            self._builder.as_dataset(split=s, shuffle_files=False, decoders=decoders)
+            for s in self._split_names
+        ]
+        stream = parts[0]
+        for part in parts[1:]:
+            stream = stream.concatenate(part)
+        key = self._image_key
+        return (
+            stream.enumerate()
+            .filter(lambda i, ex: wanted[i])
+            .map(
+                lambda i, ex: tf.io.decode_image(ex[key], channels=3, expand_animations=False),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        )
+
+
+def _find_keys(features):
+    import tensorflow_datasets as tfds
+
+    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
+    label_key, multi = None, False
+    for key, feature in features.items():
+        if isinstance(feature, tfds.features.ClassLabel):
+            label_key = label_key or key
+        elif isinstance(feature, tfds.features.Sequence) and isinstance(
+            feature.feature, tfds.features.ClassLabel
+        ):
+            label_key, multi = label_key or key, label_key is None
+    return image_key, label_key, multi
+
+
+def load_tfds(name):
+    """Builds (downloading if needed) the TFDS set `name` and reads its labels."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name)
+    builder.download_and_prepare()
+    image_key, label_key, multi = _find_keys(builder.info.features)
+    if image_key is None or label_key is None:
+        raise ValueError(
+            f"tfds:{name} needs an Image feature and a ClassLabel (or a sequence of them); "
+            f"its features are {list(builder.info.features)}"
+        )
+    label_feature = builder.info.features[label_key]
+    class_names = (label_feature.feature if multi else label_feature).names
+    split_names = [s for s in ("train", "test") if s in builder.info.splits] or list(
+        builder.info.splits
+    )
+    rows, is_test = [], []
+    for split in split_names:
+        ds = builder.as_dataset(split=split, shuffle_files=False, decoders={
+            image_key: tfds.decode.SkipDecoding()})
+        for label in tfds.as_numpy(ds.map(lambda ex: ex[label_key])):
+            row = np.zeros(len(class_names), np.float32)
+            row[np.atleast_1d(label)] = 1.0
+            rows.append(row)
+            is_test.append(split == "test")
+    has_test = "test" in split_names and "train" in split_names
+    return TfdsSource(
+        f"tfds:{name}", builder, split_names, image_key, np.stack(rows), class_names,
+        np.array(is_test) if has_test else None,
+    )

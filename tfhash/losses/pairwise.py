@@ -1,0 +1,60 @@
+"""Pairwise hashing losses, as (rows x columns) matrices or per-row terms.
+
+Every function returns unreduced terms; the model divides by the global number of
+pairs or items, so the loss is the same however the batch is split over replicas.
+"""
+
+import tensorflow as tf
+
+
+def label_similarity(labels_a, labels_b):
+    """float32 [a, b]: 1 where two items share at least one label, else 0."""
+    shared = tf.matmul(tf.cast(labels_a, tf.float32), tf.cast(labels_b, tf.float32), transpose_b=True)
+    return tf.cast(shared > 0, tf.float32)
+
+
+def pairwise_likelihood(u, v, similarity):
+    """DPSH negative log-likelihood of `similarity` under sigmoid(0.5 u.v).
+
+    `softplus(theta) - s * theta` with the numerically stable softplus.
+
+    Args:
+      u: (a, bits) codes; v: (b, bits) codes; similarity: (a, b) in {0, 1}.
+
+    Returns:
+      (a, b) per-pair losses.
+
+    Reference: Li, Wang, Kang, "Feature Learning based Deep Supervised Hashing with
+    Pairwise Labels", IJCAI 2016.
+    """
+    theta = 0.5 * tf.matmul(u, v, transpose_b=True)  # (a, b)
+    return tf.nn.softplus(theta) - similarity * theta
+
+
+def squared_distances(u, v):
+    """(a, b) squared Euclidean distances, clamped at 0 against rounding."""
+    uu = tf.reduce_sum(tf.square(u), axis=1, keepdims=True)  # (a, 1)
+    vv = tf.reduce_sum(tf.square(v), axis=1)[None, :]  # (1, b)
+    return tf.maximum(uu + vv - 2.0 * tf.matmul(u, v, transpose_b=True), 0.0)
+
+
+def contrastive(u, v, similarity, margin):
+    """DSH contrastive loss per pair.
+
+    `0.5 * s * d + 0.5 * (1 - s) * max(0, margin - d)` with `d = ||u_i - v_j||^2`.
+
+    Reference: Liu, Wang, Shan, Chen, "Deep Supervised Hashing for Fast Image
+    Retrieval", CVPR 2016.
+    """
+    d = squared_distances(u, v)
+    return 0.5 * similarity * d + 0.5 * (1.0 - similarity) * tf.nn.relu(margin - d)
+
+
+def quantization(u):
+    """Per-row `||u - sign(u)||^2`."""
+    return tf.reduce_sum(tf.square(u - tf.sign(u)), axis=1)
+
+
+def unit_magnitude(u):
+    """Per-row `|| |u| - 1 ||_1` (DSH's regulariser towards binary values)."""
+    return tf.reduce_sum(tf.abs(tf.abs(u) - 1.0), axis=1)

@@ -1,0 +1,51 @@
+"""DSH: deep supervised hashing with a contrastive loss (baseline)."""
+
+import keras
+import tensorflow as tf
+
+from tfhash import losses
+from tfhash.models import base
+
+
+@keras.saving.register_keras_serializable(package="tfhash")
+class DSH(base.HashingModel):
+    """Contrastive loss over all pairs of the global batch.
+
+    Each replica scores its own rows against the gathered global batch (gradients
+    flow back through the gather), so the summed loss equals the loss over all
+    (global x global) pairs.
+
+    Loss: mean over pairs of `0.5 s d + 0.5 (1 - s) max(0, margin - d)`,
+    `d = ||u_i - u_j||^2`, `margin = 2 * bits` by default, plus
+    `alpha * mean over items of || |u| - 1 ||_1`.
+
+    Args:
+      alpha: weight of the regulariser towards binary values.
+      margin: contrastive margin; 0 means 2 * bits.
+
+    Reference: Liu, Wang, Shan, Chen, CVPR 2016.
+    """
+
+    def __init__(self, backbone, bits, alpha=0.01, margin=0.0, **kwargs):
+        super().__init__(backbone, bits, **kwargs)
+        self.alpha = float(alpha)
+        self.margin = float(margin)
+
+    @property
+    def effective_margin(self):
+        return self.margin if self.margin > 0 else 2.0 * self.bits
+
+    def compute_hash_loss(self, codes, batch):
+        all_codes = base.replica_gather(codes)  # (global, bits)
+        all_labels = base.replica_gather(batch["label"])
+        global_batch = tf.cast(tf.shape(all_codes)[0], tf.float32)
+        similarity = losses.label_similarity(batch["label"], all_labels)
+        pair = tf.reduce_sum(losses.contrastive(codes, all_codes, similarity, self.effective_margin))
+        pair = pair / (global_batch * global_batch)
+        reg = tf.reduce_sum(losses.unit_magnitude(codes)) / global_batch
+        return pair + self.alpha * reg, {"pair_loss": pair, "reg_loss": reg}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(alpha=self.alpha, margin=self.margin)
+        return config

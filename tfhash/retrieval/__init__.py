@@ -1,0 +1,25 @@
+"""Codes, Hamming search and retrieval metrics."""
+
+from tfhash.retrieval.codes import binarize, num_bytes, pack_codes, unpack_codes
+from tfhash.retrieval.hamming import hamming_distance, hamming_topk
+from tfhash.retrieval.metrics import (
+    RadiusPrecision,
+    mean_average_precision,
+    precision_at_k,
+    precision_at_radius,
+    precision_recall_curve,
+)
+
+__all__ = [
+    "RadiusPrecision",
+    "binarize",
+    "hamming_distance",
+    "hamming_topk",
+    "mean_average_precision",
+    "num_bytes",
+    "pack_codes",
+    "precision_at_k",
+    "precision_at_radius",
+    "precision_recall_curve",
+    "unpack_codes",
+]

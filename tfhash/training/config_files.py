@@ -1,0 +1,100 @@
+"""Config files: loading them, writing the resolved config, checking a workdir."""
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+
+import ml_collections
+
+CONFIG_FILE = "config.json"
+# Fields a rerun in the same workdir may change without invalidating its checkpoints.
+RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.")
+
+
+def add_config_package_to_path(argv):
+    """Makes `from configs import default` work in config files given by path.
+
+    Config files live in the repository's `configs/` package; console scripts do
+    not have the repository on `sys.path`, so the parent of the config's folder
+    is added for every `--config=<file>` argument.
+    """
+    for arg in argv:
+        if arg.startswith("--config="):
+            path = arg.split("=", 1)[1].split(":", 1)[0]
+            root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+            if root not in sys.path:
+                sys.path.insert(0, root)
+
+
+def load_config_file(path):
+    """`get_config()` of the config file at `path` (for tests and scripts)."""
+    add_config_package_to_path([f"--config={path}"])
+    spec = importlib.util.spec_from_file_location("tfhash_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def _flat(config, prefix=""):
+    items = {}
+    for key, value in config.items():
+        if isinstance(value, (dict, ml_collections.ConfigDict)):
+            items.update(_flat(value, f"{prefix}{key}."))
+        else:
+            items[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return items
+
+
+def config_hash(config):
+    """Short digest of every field, for the report."""
+    text = json.dumps(_flat(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def check_config(config, workdir):
+    """In a workdir that has a config.json, refuses a config that differs in
+    anything but RESUMABLE_CHANGES (the checkpoints would not fit)."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    current = _flat(config)
+    if os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        changed = sorted(
+            k for k in set(saved) | set(current)
+            if saved.get(k) != current.get(k) and not k.startswith(RESUMABLE_CHANGES)
+        )
+        if changed:
+            details = "; ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
+            raise ValueError(
+                f"workdir {workdir} was made with a different config ({details}). "
+                "Use a new workdir, or the original settings to resume"
+            )
+
+
+def save_config(config, workdir):
+    """Writes the resolved config as config.json (atomically)."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    current = _flat(config)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(current, f, indent=1, sort_keys=True, default=str)
+    os.replace(tmp, path)
+
+
+def load_workdir_config(workdir):
+    """The config a workdir was trained with, as a ConfigDict."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise ValueError(f"{workdir} has no {CONFIG_FILE}: it is not a tfhash-train workdir")
+    with open(path) as f:
+        flat = json.load(f)
+    nested = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = tuple(value) if isinstance(value, list) else value
+    return ml_collections.ConfigDict(nested)

@@ -1,0 +1,52 @@
+"""tfhash-train: train, checkpoint, evaluate and report.
+
+  tfhash-train --config=configs/dpsh_cifar10.py --workdir=/tmp/run [--config.bits=48]
+
+Rerunning the same command resumes from the workdir's last checkpoint.
+"""
+
+import sys
+
+from absl import app, flags, logging
+
+from tfhash.training import config_files
+
+FLAGS = flags.FLAGS
+
+
+def _define_flags():
+    from ml_collections import config_flags
+
+    config_flags.DEFINE_config_file("config", None, "Config file (configs/*.py).", lock_config=True)
+    flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and the report.")
+    flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    config = FLAGS.config
+    # Logical CPU devices must exist before TensorFlow initialises.
+    from tfhash.training import strategy
+
+    strategy.configure_cpu_replicas(config.num_cpu_replicas)
+    from tfhash.training import evaluation, loop
+
+    try:
+        report = loop.train_and_evaluate(config, FLAGS.workdir)
+    except (ValueError, loop.TrainingDiverged) as e:
+        logging.error("%s", e)
+        print(f"tfhash-train: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    print(evaluation.format_table(report, config.eval.top_k, config.eval.radius))
+    print(f"report: {FLAGS.workdir}/{evaluation.REPORT_FILE} (plots and TensorBoard logs beside it)")
+
+
+def run():
+    config_files.add_config_package_to_path(sys.argv)
+    _define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -38,6 +38,14 @@ class SmallCNN(keras.layers.Layer):
     def feature_dim(self):
         return self.widths[-1]
 
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for block in self.blocks:
+            block.build(shape)
+            shape = block.compute_output_shape(shape)
+        self.pool.build(shape)
+        super().build(input_shape)
+
     def call(self, images, training=False):
         x = images / 127.5 - 1.0
         for block in self.blocks:

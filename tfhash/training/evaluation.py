@@ -132,8 +132,9 @@ def format_table(report, top_k, radius):
          f"({report[f'empty_radius_{radius}_fraction']:.1%} of queries found nothing)"),
     ]
     if report.get("train_seconds") is not None:
-        rows.append(("train time", f"{report['train_seconds']:.1f}s "
-                     f"({report['images_per_second']:.0f} images/s)"))
+        rate = report.get("images_per_second")
+        rows.append(("train time", f"{report['train_seconds']:.1f}s"
+                     + (f" ({rate:.0f} images/s)" if rate else "")))
     width = max(len(name) for name, _ in rows)
     header = f"{report['method']} {report['bits']} bits on {report['dataset']} ({report['protocol']['name']})"
     return "\n".join([header] + [f"  {name:<{width}}  {value}" for name, value in rows])

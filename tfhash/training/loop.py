@@ -60,8 +60,13 @@ class _State:
 
 
 def _checkpoint(model, state, workdir, keep):
-    ckpt = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=state.epoch,
-                               train_seconds=state.train_seconds)
+    # Explicit variable lists: tf.train.Checkpoint(model=...) does not follow a Keras 3
+    # model's sublayers and would drop non-trainable state such as batch-norm
+    # statistics; every weight (trainable or not) and optimizer slot is listed here.
+    ckpt = tf.train.Checkpoint(
+        model_weights=[w.value for w in model.weights],
+        optimizer_variables=[v.value for v in model.optimizer.variables],
+        epoch=state.epoch, train_seconds=state.train_seconds)
     # The manager writes ckpt-N completely before pointing the `checkpoint` file at
     # it, so a kill mid-save leaves the previous checkpoint in charge.
     return tf.train.CheckpointManager(ckpt, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=keep)
@@ -103,7 +108,7 @@ def train(config, workdir, source=None):
     state = _State()
     manager = _checkpoint(model, state, workdir, config.train.keep_checkpoints)
     if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
         logging.info("Resumed from %s (epoch %d done)", manager.latest_checkpoint, int(state.epoch))
 
     @tf.function

@@ -1,0 +1,148 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import REPO, tiny_config
+from tfhash import data as data_lib
+from tfhash import models
+from tfhash.training import evaluation, loop
+
+
+def weights_after(config, workdir):
+    model, _, _, stats = loop.train(config, str(workdir))
+    return [w.numpy() for w in model.weights], stats
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    straight, stats = weights_after(tiny_config(), tmp_path / "straight")
+    assert stats["epochs"] == 2
+    original = data_lib.TrainData.epoch
+
+    def interrupted(self, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt("stopped after the first checkpoint")
+        return original(self, epoch)
+
+    monkeypatch.setattr(data_lib.TrainData, "epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(tiny_config(), str(tmp_path / "resumed"))
+    monkeypatch.setattr(data_lib.TrainData, "epoch", original)
+    resumed, stats = weights_after(tiny_config(), tmp_path / "resumed")
+    assert stats["epochs"] == 2
+    for a, b in zip(straight, resumed):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert sorted(os.listdir(tmp_path / "resumed" / "checkpoints"))[-1].startswith("ckpt-2")
+
+
+def test_workdir_refuses_another_config(tmp_path):
+    loop.train(tiny_config(**{"train.epochs": 1}), str(tmp_path))
+    before = sorted(os.listdir(tmp_path / "checkpoints"))
+    with pytest.raises(ValueError, match=r"different config \(bits: 12 -> 16\)"):
+        loop.train(tiny_config(bits=16), str(tmp_path))
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == before
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    loop.train(tiny_config(**{"train.epochs": 1}), str(tmp_path))
+    original = models.DPSH.compute_hash_loss
+
+    def poisoned(self, codes, batch):
+        loss, logs = original(self, codes, batch)
+        return loss * float("nan"), logs
+
+    monkeypatch.setattr(models.DPSH, "compute_hash_loss", poisoned)
+    with pytest.raises(loop.TrainingDiverged, match="loss became nan at epoch 2 step 1.*ckpt-1"):
+        loop.train(tiny_config(), str(tmp_path))
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-1")
+
+
+def test_bad_config_values_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="bits must be a positive integer, got 0"):
+        loop.train(tiny_config(bits=0), str(tmp_path / "a"))
+    with pytest.raises(ValueError, match="unknown method 'lsh'"):
+        loop.train(tiny_config(method="lsh"), str(tmp_path / "b"))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        loop.train(tiny_config(**{"train.batch_size": 500}), str(tmp_path / "c"))
+    assert not os.path.exists(tmp_path / "c" / "checkpoints")
+
+
+def test_two_replica_training_and_evaluation(tmp_path):
+    config = tiny_config(num_cpu_replicas=2, method="dsh", **{"train.epochs": 1})
+    report = loop.train_and_evaluate(config, str(tmp_path))
+    assert report["method"] == "dsh" and 0.0 <= report["map_all"] <= 1.0
+    for name in ("report.json", "pr_curve.png", "precision_at_n.png", "codes.npz", "split.json", "config.json"):
+        assert (tmp_path / name).exists(), name
+    codes = np.load(tmp_path / "codes.npz")
+    assert codes["db_codes"].dtype == np.uint8 and codes["db_codes"].shape[1] == 2  # 12 bits
+    from tfhash import retrieval
+
+    recomputed = retrieval.mean_average_precision(
+        codes["query_codes"], codes["db_codes"], codes["query_labels"], codes["db_labels"])
+    assert recomputed == pytest.approx(report["map_all"], abs=1e-6)
+
+
+def run_cli(args, cwd, **kwargs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600, **kwargs)
+
+
+def test_demo_end_to_end_and_eval_cli(tmp_path):
+    workdir = tmp_path / "demo"
+    train = run_cli(["tfhash.training.train_main", f"--config={REPO}/configs/demo.py",
+                     f"--workdir={workdir}", "--config.train.epochs=2", "--config.bits=16"],
+                    cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "mAP@all" in train.stdout and f"report: {workdir}/report.json" in train.stdout
+    report = json.loads((workdir / "report.json").read_text())
+    assert report["bits"] == 16 and report["epochs"] == 2 and report["dataset"] == "digits"
+    assert report["num_query"] == 300 and report["num_train"] == 1000
+    assert len(report["config_hash"]) == 12 and report["train_seconds"] > 0
+    evaluated = run_cli(["tfhash.training.eval_main", f"--workdir={workdir}"], cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    again = json.loads((workdir / "report.json").read_text())
+    assert again["map_all"] == report["map_all"]  # same checkpoint, same codes
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    result = run_cli(["tfhash.training.train_main", f"--config={REPO}/configs/demo.py",
+                      f"--workdir={tmp_path / 'w'}", "--config.data.source=folder:/no/such/dir"],
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: folder source '/no/such/dir' is not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli(["tfhash.training.eval_main", f"--workdir={tmp_path / 'none'}"], cwd=tmp_path)
+    assert result.returncode == 1 and "not a tfhash-train workdir" in result.stderr
+
+
+def test_kill_9_then_rerun_resumes(tmp_path):
+    workdir = tmp_path / "killed"
+    args = ["tfhash.training.train_main", f"--config={REPO}/configs/demo.py", f"--workdir={workdir}",
+            "--config.train.epochs=40", "--config.model.widths=(4,8)", "--config.data.image_size=16"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    ckpt_dir = workdir / "checkpoints"
+    while time.time() < deadline and process.poll() is None:
+        if tf.train.latest_checkpoint(str(ckpt_dir)) and tf.train.latest_checkpoint(str(ckpt_dir)).endswith(("ckpt-2", "ckpt-3")):
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = int(tf.train.latest_checkpoint(str(ckpt_dir)).rsplit("-", 1)[1])
+    assert 2 <= done < 40
+    rerun = run_cli(args[:-3] + ["--config.train.epochs=40", "--config.model.widths=(4,8)",
+                                 "--config.data.image_size=16"], cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"Resumed from {ckpt_dir}/ckpt-{done}" in rerun.stderr
+    assert f"epoch {done + 1}/40" in rerun.stderr and "epoch 1/40 " not in rerun.stderr
+    assert json.loads((workdir / "report.json").read_text())["epochs"] == 40

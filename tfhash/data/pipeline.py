@@ -17,9 +17,15 @@ from tfhash.data import splits as splits_lib
 
 
 def resize(image, size):
-    """Resizes to `size` x `size` (antialiased), returns uint8."""
-    image = tf.image.resize(image, [size, size], antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+    """Resizes uint8 `image` to `size` x `size` (antialiased); a no-op at that size."""
+    shape = tf.shape(image)
+
+    def scaled():
+        out = tf.image.resize(image, [size, size], antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+
+    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
+    return tf.ensure_shape(tf.cond(same, lambda: image, scaled), [size, size, 3])
 
 
 def augment(image, seed, size):

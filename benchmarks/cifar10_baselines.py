@@ -55,6 +55,7 @@ def run_one(method, bits, epochs, data_dir, workdir):
         f"--config.data.source=folder:{data_dir}",
     ]
     print("$ " + " ".join(command), flush=True)
+    os.makedirs(os.path.dirname(workdir), exist_ok=True)
     start = time.time()
     with open(os.path.join(os.path.dirname(workdir), f"{method}_{bits}.log"), "w") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)

@@ -186,3 +186,17 @@ def test_eval_dataset_keeps_order():
     np.testing.assert_array_equal(np.concatenate([b["index"].numpy() for b in batches]), np.arange(4))
     pixels = np.concatenate([b["image"].numpy()[:, 0, 0, 0] for b in batches])
     assert pixels.tolist() == [1, 4, 7, 9]  # resize of a 2x2 image to 2x2 keeps pixels
+
+
+def test_tfds_source_with_mocked_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
+        source = data.load_source("tfds:cifar10")
+        assert len(source) == 24 and source.num_classes == 10 and source.is_test.sum() == 12
+        split = data.make_split(source, splits_lib.protocol_params(data_config(protocol="official")))
+        assert len(split.query) == 12
+        batches = list(data.eval_dataset(source, split.query[::3], 16, 2))
+        assert sum(int(b["image"].shape[0]) for b in batches) == 4
+        assert batches[0]["image"].shape[1:] == (16, 16, 3)
+        with pytest.raises(ValueError, match="indices must increase"):
+            source.images([5, 2])

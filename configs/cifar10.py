@@ -1,0 +1,26 @@
+"""The fixed CIFAR-10 setting every method is compared under: protocol cifar10-1
+(1,000 query / 5,000 train / 59,000 database), 32 px, the small CNN (6 conv layers,
+widths 32/64/128), 30 epochs, batch 64, Adam 1e-3 with cosine decay.
+
+Not a run on its own: configs/<method>_cifar10.py set the method. Users with internet
+get CIFAR-10 from TFDS (the default source); offline, point
+--config.data.source=folder:<dir> at an extracted copy (train/<class>/*.jpg, test/...).
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.bits = 32
+    config.data.source = "tfds:cifar10"
+    config.data.protocol = "cifar10-1"
+    config.data.image_size = 32
+    config.model.backbone = "small_cnn"
+    config.model.widths = (32, 64, 128)
+    config.model.convs_per_stage = 2
+    config.train.epochs = 30
+    config.train.batch_size = 64
+    config.train.learning_rate = 1e-3
+    config.train.lr_schedule = "cosine"
+    return config

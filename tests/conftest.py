@@ -26,6 +26,7 @@ def tiny_config(**overrides):
     from tfhash.training import config_files
 
     config = config_files.load_config_file(os.path.join(REPO, "configs", "demo.py"))
+    config.method = "dpsh"
     config.bits = 12
     config.data.image_size = 16
     config.data.query_per_class = 5

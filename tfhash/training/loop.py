@@ -92,12 +92,12 @@ def _log_line(epoch, epochs, step, steps, logs, rate):
 def train(config, workdir, source=None):
     """Trains (resuming from the workdir's last checkpoint) and returns
     `(model, source, split, stats)`."""
-    os.makedirs(workdir, exist_ok=True)
     strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
     _validate(config, strategy)
     config_files.check_config(config, workdir)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
     split = data_lib.resolve_split(source, config.data, workdir)
+    os.makedirs(workdir, exist_ok=True)
     config_files.save_config(config, workdir)
     train_data = data_lib.TrainData(
         source, split.train, config.data.image_size, config.train.batch_size, config.seed,

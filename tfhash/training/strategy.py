@@ -1,4 +1,4 @@
-"""Choosing the distribution strategy: all local GPUs, N logical CPUs, or many workers."""
+"""Choosing the distribution strategy: all local GPUs, or N logical CPUs."""
 
 import json
 import os
@@ -35,16 +35,20 @@ def _num_workers():
 
 
 def make_strategy(num_cpu_replicas=0):
-    """MultiWorkerMirroredStrategy when TF_CONFIG names several workers, else
-    MirroredStrategy over all GPUs, else over `num_cpu_replicas` logical CPUs (1 if 0).
+    """MirroredStrategy over all GPUs, else over `num_cpu_replicas` logical CPUs (1 if 0).
 
     One strategy object is kept per device set: a second MirroredStrategy over the
     same devices in one process would clash with the first one's collectives.
     """
     if _num_workers() > 1:
-        key = ("multi-worker",)
-        if key not in _STRATEGIES:
-            _STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
+        # Every worker would write the same checkpoints and report: chief-only
+        # writing is not implemented (and not tested) yet, so refuse rather than
+        # corrupt a workdir.
+        raise ValueError(
+            "TF_CONFIG names several workers, but multi-worker training "
+            "(MultiWorkerMirroredStrategy) is not supported yet; unset TF_CONFIG to train "
+            "on this machine's devices"
+        )
     else:
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:

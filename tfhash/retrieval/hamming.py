@@ -1,11 +1,14 @@
-"""Hamming distance and top-k over packed codes, on stock TensorFlow ops.
+"""Hamming distance and top-k over packed codes.
 
-This is the reference path: the custom op (issue 3) must return exactly the same
-numbers. Work is done in blocks so that no intermediate grows past
-`_BLOCK_BYTES`, whatever the number of queries and database codes.
+`hamming_distance` and `hamming_topk` run the custom op (`tfhash.ops`) when it is
+available and the inputs live on the CPU, and the stock-TF path below otherwise;
+both give identical results. The stock path works in blocks so that no
+intermediate grows past `_BLOCK_BYTES`, whatever the number of queries and codes.
 """
 
 import tensorflow as tf
+
+from tfhash import ops
 
 # Upper bound on the bytes of one (query block x database block) intermediate.
 _BLOCK_BYTES = 64 * 1024 * 1024
@@ -27,6 +30,8 @@ def _check_pair(queries, database):
         raise ValueError(
             f"queries and database must have the same bytes per code, got {qb} and {db}"
         )
+    if qb == 0:
+        raise ValueError("codes must have at least one byte, got 0 bytes per code")
     return queries, database
 
 
@@ -54,8 +59,8 @@ def _query_block(num_db):
     return max(1, _BLOCK_BYTES // (8 * max(1, num_db)))
 
 
-def hamming_distance(queries, database):
-    """All pairwise Hamming distances between packed codes.
+def stock_hamming_distance(queries, database):
+    """All pairwise Hamming distances between packed codes (stock TF ops).
 
     Args:
       queries: uint8 `[nq, nbytes]` packed codes.
@@ -79,8 +84,8 @@ def hamming_distance(queries, database):
     return parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
 
 
-def hamming_topk(queries, database, k):
-    """The k nearest database codes of each query by Hamming distance.
+def stock_hamming_topk(queries, database, k):
+    """The k nearest database codes of each query by Hamming distance (stock TF ops).
 
     Ties are broken by lower database index, so results are deterministic.
 
@@ -131,3 +136,27 @@ def hamming_topk(queries, database, k):
         return out_d[0], out_i[0]
     return tf.concat(out_d, axis=0), tf.concat(out_i, axis=0)
 
+
+
+def hamming_distance(queries, database):
+    """All pairwise Hamming distances: int32 `[nq, nd]` (see `stock_hamming_distance`)."""
+    queries, database = _check_pair(queries, database)
+    module = ops.load()
+    if module is None:
+        return stock_hamming_distance(queries, database)
+    return module.packed_hamming_distance(queries, database)
+
+
+def hamming_topk(queries, database, k):
+    """`(distances int32 [nq, k], indices int64 [nq, k])`, nearest first, ties by lower
+    database index (see `stock_hamming_topk`)."""
+    queries, database = _check_pair(queries, database)
+    nd = database.shape[0]
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if nd is not None and k > nd:
+        raise ValueError(f"k must be at most the database size {nd}, got {k}")
+    module = ops.load()
+    if module is None:
+        return stock_hamming_topk(queries, database, k)
+    return module.packed_hamming_top_k(queries, database, tf.constant(k, tf.int32))

@@ -1,0 +1,52 @@
+"""The packed-Hamming custom op: built on first use (or by `python -m tfhash.ops.build`),
+loaded, and used by `tfhash.retrieval`; stock TensorFlow ops otherwise.
+
+`TFHASH_DISABLE_CUSTOM_OPS=1` forces the stock path. `backend()` says which one runs.
+"""
+
+import os
+import threading
+
+import tensorflow as tf
+from absl import logging
+
+_LOCK = threading.Lock()
+_STATE = {"loaded": False, "module": None, "backend": None}
+
+
+def _disabled():
+    return os.environ.get("TFHASH_DISABLE_CUSTOM_OPS", "").lower() not in ("", "0", "false", "no")
+
+
+def load():
+    """The op module (with `packed_hamming_distance`, `packed_hamming_top_k`) or None."""
+    if _disabled():
+        if _STATE["backend"] != "stock TF (TFHASH_DISABLE_CUSTOM_OPS)":
+            _STATE["backend"] = "stock TF (TFHASH_DISABLE_CUSTOM_OPS)"
+            logging.info("tfhash Hamming backend: %s", _STATE["backend"])
+        return None
+    with _LOCK:
+        if _STATE["loaded"]:
+            return _STATE["module"]
+        _STATE["loaded"] = True
+        from tfhash.ops import build
+
+        try:
+            library = build.build()
+            module = tf.load_op_library(library)
+            for name in ("PackedHammingDistance", "PackedHammingTopK"):
+                tf.no_gradient(name)
+            _STATE["module"] = module
+            _STATE["backend"] = f"custom CPU op ({build.build_info(library)['popcount']})"
+        except (build.BuildError, OSError, tf.errors.NotFoundError, ValueError) as e:
+            _STATE["backend"] = "stock TF (custom op unavailable)"
+            logging.warning("tfhash custom Hamming op unavailable, using stock TF ops: %s",
+                            str(e).splitlines()[0] if str(e) else type(e).__name__)
+        logging.info("tfhash Hamming backend: %s", _STATE["backend"])
+        return _STATE["module"]
+
+
+def backend():
+    """Which implementation `tfhash.retrieval` uses: custom CPU op or stock TF."""
+    load()
+    return _STATE["backend"]

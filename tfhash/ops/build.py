@@ -1,0 +1,147 @@
+"""Builds the packed-Hamming custom op against the installed TensorFlow.
+
+  python -m tfhash.ops.build [--force]
+
+Compile and link flags come from `tf.sysconfig` (C++ standard, ABI, include and
+library paths); `-march=native` picks the widest popcount of the machine it is built
+on (AVX-512 VPOPCNTDQ, else POPCNT). The library is cached under
+`$TFHASH_CACHE_DIR` (default `~/.cache/tfhash/ops`) in a folder named by the
+TensorFlow version, a hash of the sources and flags, and a hash of the CPU's
+feature flags; concurrent builds take a file lock, and the library appears under
+its final name only once complete (written to a temporary name, then renamed).
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = (
+    "cc/ops/hamming_ops.cc",
+    "cc/kernels/hamming_kernels.cc",
+    "cc/kernels/hamming_cpu.cc",
+)
+HEADERS = ("cc/kernels/hamming_kernels.h",)
+LIBRARY = "_hamming_ops.so"
+OPTIMISE = ("-O3", "-march=native", "-fPIC", "-shared")
+
+
+class BuildError(RuntimeError):
+    """The op could not be compiled; the message carries the compiler's output."""
+
+
+def cache_root():
+    root = os.environ.get("TFHASH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tfhash", "ops")
+    return root
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _tf_flags():
+    import tensorflow as tf
+
+    return tf.__version__, list(tf.sysconfig.get_compile_flags()), list(tf.sysconfig.get_link_flags())
+
+
+def build_dir():
+    """The cache folder of the library matching this TF, these sources and this CPU."""
+    version, cflags, lflags = _tf_flags()
+    digest = hashlib.sha256()
+    for name in SOURCES + HEADERS:
+        with open(os.path.join(HERE, name), "rb") as f:
+            digest.update(f.read())
+    digest.update(" ".join(cflags + lflags + list(OPTIMISE)).encode())
+    cpu = hashlib.sha256(_cpu_flags().encode()).hexdigest()[:10]
+    return os.path.join(cache_root(), f"tf{version}-{digest.hexdigest()[:12]}-cpu{cpu}")
+
+
+def _compiler():
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if not compiler:
+        raise BuildError("no C++ compiler found (install g++ or set CXX)")
+    return compiler
+
+
+def _popcount_path(compiler):
+    """What -march=native enables here, read from the compiler's predefined macros."""
+    macros = subprocess.run([compiler, "-march=native", "-dM", "-E", "-x", "c++", os.devnull],
+                            capture_output=True, text=True, timeout=60).stdout
+    if "__AVX512VPOPCNTDQ__" in macros and "__AVX512F__" in macros:
+        return "avx512-vpopcntdq"
+    return "popcnt" if "__POPCNT__" in macros else "portable"
+
+
+def build(force=False, verbose=False):
+    """Builds (or finds in the cache) the CPU op library; returns its path."""
+    folder = build_dir()
+    library = os.path.join(folder, LIBRARY)
+    if os.path.exists(library) and not force:
+        return library
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others wait
+        if os.path.exists(library) and not force:
+            return library
+        compiler = _compiler()
+        version, cflags, lflags = _tf_flags()
+        fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
+        os.close(fd)
+        command = [compiler, *OPTIMISE, *cflags, f"-I{os.path.join(HERE, 'cc', 'kernels')}",
+                   *[os.path.join(HERE, s) for s in SOURCES], "-o", tmp, *lflags]
+        if verbose:
+            print(" ".join(command), flush=True)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        except subprocess.TimeoutExpired as e:
+            os.unlink(tmp)
+            raise BuildError(f"compiling the op took longer than {e.timeout}s") from e
+        if result.returncode != 0:
+            os.unlink(tmp)
+            raise BuildError(f"compiling the op failed:\n{result.stderr[-4000:]}")
+        info = {"tensorflow": version, "compiler": compiler, "command": command,
+                "popcount": _popcount_path(compiler)}
+        with open(os.path.join(folder, "build.json.tmp"), "w") as f:
+            json.dump(info, f, indent=1)
+        os.replace(os.path.join(folder, "build.json.tmp"), os.path.join(folder, "build.json"))
+        os.replace(tmp, library)
+    return library
+
+
+def build_info(library):
+    with open(os.path.join(os.path.dirname(library), "build.json")) as f:
+        return json.load(f)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Build the tfhash packed-Hamming op.")
+    parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    args = parser.parse_args(argv)
+    try:
+        library = build(force=args.force, verbose=True)
+    except BuildError as e:
+        print(f"tfhash.ops.build: {e}", file=sys.stderr)
+        return 1
+    info = build_info(library)
+    print(f"built {library} (TensorFlow {info['tensorflow']}, popcount: {info['popcount']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

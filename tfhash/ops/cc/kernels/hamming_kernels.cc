@@ -1,0 +1,110 @@
+// TensorFlow CPU kernels of PackedHammingDistance and PackedHammingTopK: input
+// validation (every bad input is an InvalidArgument) and sharding over TF's
+// intra-op thread pool; the work is done by the functors in hamming_cpu.cc.
+
+#include <functional>
+
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/tensor.h"
+#include "tensorflow/core/util/work_sharder.h"
+
+#include "hamming_kernels.h"
+
+namespace tfhash {
+namespace {
+
+using ::tensorflow::DeviceBase;
+using ::tensorflow::OpKernel;
+using ::tensorflow::OpKernelConstruction;
+using ::tensorflow::OpKernelContext;
+using ::tensorflow::Tensor;
+using ::tensorflow::TensorShape;
+using ::tensorflow::TensorShapeUtils;
+namespace errors = ::tensorflow::errors;
+
+void TfParallelFor(void* pool, int64_t total, int64_t cost,
+                   void (*fn)(void* ctx, int64_t begin, int64_t end), void* ctx) {
+  const auto* workers = static_cast<const DeviceBase::CpuWorkerThreads*>(pool);
+  ::tensorflow::Shard(workers->num_threads, workers->workers, total, cost,
+                      [fn, ctx](int64_t begin, int64_t end) { fn(ctx, begin, end); });
+}
+
+absl::Status ReadCodes(OpKernelContext* context, CodesView* view) {
+  const Tensor& queries = context->input(0);
+  const Tensor& database = context->input(1);
+  if (!TensorShapeUtils::IsMatrix(queries.shape())) {
+    return errors::InvalidArgument("queries must be packed uint8 codes [q, nbytes], got shape ",
+                                   queries.shape().DebugString());
+  }
+  if (!TensorShapeUtils::IsMatrix(database.shape())) {
+    return errors::InvalidArgument("database must be packed uint8 codes [n, nbytes], got shape ",
+                                   database.shape().DebugString());
+  }
+  if (queries.dim_size(1) != database.dim_size(1)) {
+    return errors::InvalidArgument("queries and database must have the same bytes per code, got ",
+                                   queries.dim_size(1), " and ", database.dim_size(1));
+  }
+  if (queries.dim_size(1) == 0) {
+    return errors::InvalidArgument("codes must have at least one byte, got 0 bytes per code");
+  }
+  view->queries = queries.flat<uint8_t>().data();
+  view->database = database.flat<uint8_t>().data();
+  view->num_queries = queries.dim_size(0);
+  view->num_database = database.dim_size(0);
+  view->num_bytes = queries.dim_size(1);
+  return absl::OkStatus();
+}
+
+class PackedHammingDistanceOp : public OpKernel {
+ public:
+  explicit PackedHammingDistanceOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    CodesView view;
+    OP_REQUIRES_OK(context, ReadCodes(context, &view));
+    Tensor* distances = nullptr;
+    OP_REQUIRES_OK(context, context->allocate_output(
+                                0, TensorShape({view.num_queries, view.num_database}), &distances));
+    cpu::Distance(view, distances->flat<int32_t>().data(),
+                  const_cast<DeviceBase::CpuWorkerThreads*>(
+                      context->device()->tensorflow_cpu_worker_threads()),
+                  TfParallelFor);
+  }
+};
+
+class PackedHammingTopKOp : public OpKernel {
+ public:
+  explicit PackedHammingTopKOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    CodesView view;
+    OP_REQUIRES_OK(context, ReadCodes(context, &view));
+    const Tensor& k_tensor = context->input(2);
+    OP_REQUIRES(context, TensorShapeUtils::IsScalar(k_tensor.shape()),
+                errors::InvalidArgument("k must be a scalar, got shape ",
+                                        k_tensor.shape().DebugString()));
+    const int64_t k = k_tensor.scalar<int32_t>()();
+    OP_REQUIRES(context, k > 0, errors::InvalidArgument("k must be positive, got ", k));
+    OP_REQUIRES(context, k <= view.num_database,
+                errors::InvalidArgument("k must be at most the database size ", view.num_database,
+                                        ", got ", k));
+    Tensor* distances = nullptr;
+    Tensor* indices = nullptr;
+    OP_REQUIRES_OK(context,
+                   context->allocate_output(0, TensorShape({view.num_queries, k}), &distances));
+    OP_REQUIRES_OK(context,
+                   context->allocate_output(1, TensorShape({view.num_queries, k}), &indices));
+    cpu::TopK(view, k, distances->flat<int32_t>().data(), indices->flat<int64_t>().data(),
+              const_cast<DeviceBase::CpuWorkerThreads*>(
+                  context->device()->tensorflow_cpu_worker_threads()),
+              TfParallelFor);
+  }
+};
+
+REGISTER_KERNEL_BUILDER(Name("PackedHammingDistance").Device(::tensorflow::DEVICE_CPU),
+                        PackedHammingDistanceOp);
+REGISTER_KERNEL_BUILDER(Name("PackedHammingTopK").Device(::tensorflow::DEVICE_CPU).HostMemory("k"),
+                        PackedHammingTopKOp);
+
+}  // namespace
+}  // namespace tfhash

@@ -2,6 +2,7 @@
 
 from tfhash.retrieval.codes import binarize, num_bytes, pack_codes, unpack_codes
 from tfhash.retrieval.hamming import hamming_distance, hamming_topk
+from tfhash.retrieval.index import HammingIndex
 from tfhash.retrieval.metrics import (
     RadiusPrecision,
     mean_average_precision,
@@ -11,6 +12,7 @@ from tfhash.retrieval.metrics import (
 )
 
 __all__ = [
+    "HammingIndex",
     "RadiusPrecision",
     "binarize",
     "hamming_distance",

@@ -200,3 +200,38 @@ def test_tfds_source_with_mocked_data():
         assert batches[0]["image"].shape[1:] == (16, 16, 3)
         with pytest.raises(ValueError, match="indices must increase"):
             source.images([5, 2])
+
+
+def test_database_order_is_a_seeded_shuffle():
+    source = label_source([300, 300])  # items listed class by class
+    params = splits_lib.protocol_params(data_config())
+    split = data.make_split(source, params)
+    assert not np.all(np.diff(split.database) > 0)  # not in source (class) order
+    np.testing.assert_array_equal(split.database, data.make_split(source, params).database)
+    expected = np.setdiff1d(np.arange(600), split.query)
+    np.testing.assert_array_equal(np.sort(split.database), expected)
+    # the first 100 database items are not all of the first class
+    assert 0.2 < source.labels[split.database[:100], 0].mean() < 0.8
+
+
+def test_encoding_returns_codes_in_split_order():
+    import ml_collections
+    import tensorflow as tf
+
+    from tfhash.retrieval import codes as codes_lib
+    from tfhash.training import evaluation
+
+    class PixelModel:  # codes are the signs of the first channel's 2x2 pixels - 127.5
+        def encode(self, images):
+            return codes_lib.binarize(tf.reshape(images[..., 0], [-1, 4]) - 127.5)
+
+    images = np.zeros((6, 2, 2, 3), np.uint8)
+    images[:, 0, 0, 0] = [0, 255, 0, 255, 0, 255]
+    images[:, 1, 1, 0] = [0, 0, 255, 255, 0, 0]
+    source = data.ArraySource("six", images, np.eye(6), [str(i) for i in range(6)])
+    config = ml_collections.ConfigDict({"data": {"image_size": 2}, "eval": {"batch_size": 4}})
+    order = np.array([3, 0, 5, 2])
+    codes, labels = evaluation.encode_items(PixelModel(), source, order, config, "test")
+    expected = [[0b1001], [0b0000], [0b0001], [0b1000]]  # pixel (0,0) -> bit 0, (1,1) -> bit 3
+    assert codes.tolist() == expected
+    np.testing.assert_array_equal(labels.argmax(1), order)

@@ -24,7 +24,12 @@ SPLIT_FILE = "split.json"
 
 @dataclasses.dataclass
 class Split:
-    """Item indices of the three parts of a protocol, each sorted increasingly."""
+    """Item indices of the three parts of a protocol.
+
+    Queries and training items are sorted; the database is in a seeded random order.
+    Rankings break ties by database position, and sources usually list items class
+    by class, so a sorted database would hand every tie to the first classes.
+    """
 
     query: np.ndarray
     train: np.ndarray
@@ -126,10 +131,13 @@ def make_split(source, params):
         if not params.get("train_in_database", True):
             rest = np.setdiff1d(rest, train)
         database = rest
+    # A separate stream for the database order keeps the query and train draws
+    # independent of it.
+    database = np.random.default_rng([params["seed"], 1]).permutation(np.sort(database))
     return Split(
         query=np.sort(query).astype(np.int64),
         train=np.sort(train).astype(np.int64),
-        database=np.sort(database).astype(np.int64),
+        database=database.astype(np.int64),
         protocol=dict(params),
         source=source.name,
         source_fingerprint=source.fingerprint(),
@@ -139,7 +147,7 @@ def make_split(source, params):
 def drop_items(split, bad_indices, names):
     """A copy of `split` without `bad_indices`; their names are kept in `skipped`."""
     bad = np.asarray(sorted(bad_indices), np.int64)
-    keep = lambda part: np.setdiff1d(part, bad).astype(np.int64)  # noqa: E731
+    keep = lambda part: part[~np.isin(part, bad)].astype(np.int64)  # noqa: E731  (keeps order)
     return dataclasses.replace(
         split, query=keep(split.query), train=keep(split.train),
         database=keep(split.database), skipped=sorted(split.skipped + list(names)),

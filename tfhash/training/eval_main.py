@@ -23,6 +23,7 @@ def main(argv):
         from tfhash.training import evaluation, loop
 
         model, source, split, stats = loop.restore_for_eval(config, FLAGS.workdir)
+        stats["images_per_second"] = evaluation.previous_training_rate(FLAGS.workdir)
         report = evaluation.evaluate(model, config, source, split, FLAGS.workdir, stats)
     except ValueError as e:
         logging.error("%s", e)

@@ -16,20 +16,32 @@ REPORT_FILE = "report.json"
 CODES_FILE = "codes.npz"
 
 
-def encode_dataset(model, dataset, description):
-    """Packed uint8 codes and labels of every item of an evaluation dataset."""
+def encode_items(model, source, indices, config, description):
+    """Packed uint8 codes and labels of `indices`, in that order.
+
+    Items are read in increasing index order (sources such as TFDS stream in order)
+    and the codes are put back in the order of `indices`.
+    """
 
     @tf.function
     def encode(images):
         return retrieval.pack_codes(model.encode(images))
 
-    codes, labels, start, count = [], [], time.time(), 0
+    indices = np.asarray(indices, np.int64)
+    order = np.argsort(indices, kind="stable")
+    dataset = data_lib.eval_dataset(source, indices[order], config.data.image_size,
+                                    config.eval.batch_size)
+    codes, labels, start = [], [], time.time()
     for batch in dataset:
         codes.append(encode(batch["image"]).numpy())
         labels.append(batch["label"].numpy())
-        count += codes[-1].shape[0]
-    logging.info("Encoded %d %s images in %.1fs", count, description, time.time() - start)
-    return np.concatenate(codes), np.concatenate(labels)
+    codes, labels = np.concatenate(codes), np.concatenate(labels)
+    restored = np.empty_like(codes)
+    restored[order] = codes
+    restored_labels = np.empty_like(labels)
+    restored_labels[order] = labels
+    logging.info("Encoded %d %s images in %.1fs", len(indices), description, time.time() - start)
+    return restored, restored_labels
 
 
 def _write_json(path, record):
@@ -73,11 +85,8 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
     Returns the report as a dict; also writes report.json, codes.npz,
     pr_curve.png and precision_at_n.png in the workdir.
     """
-    size, batch = config.data.image_size, config.eval.batch_size
-    query_codes, query_labels = encode_dataset(
-        model, data_lib.eval_dataset(source, split.query, size, batch), "query")
-    db_codes, db_labels = encode_dataset(
-        model, data_lib.eval_dataset(source, split.database, size, batch), "database")
+    query_codes, query_labels = encode_items(model, source, split.query, config, "query")
+    db_codes, db_labels = encode_items(model, source, split.database, config, "database")
     start = time.time()
     args = (query_codes, db_codes, query_labels, db_labels)
     map_all = retrieval.mean_average_precision(*args)
@@ -121,6 +130,15 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
             tf.summary.scalar(key, report[key], step=int(stats.get("step", 0)))
     writer.close()
     return report
+
+
+def previous_training_rate(workdir):
+    """images/s of the training run recorded in the workdir's report, if any."""
+    try:
+        with open(os.path.join(workdir, REPORT_FILE)) as f:
+            return json.load(f).get("images_per_second")
+    except (OSError, ValueError):
+        return None
 
 
 def format_table(report, top_k, radius):

@@ -84,7 +84,9 @@ def table(results, walls, methods, bits_list, epochs):
         "",
         f"mAP@all on CIFAR-10 `cifar10-1` (1,000 queries, 5,000 training images, 59,000 "
         f"database images; JPEG copy from ../shared/data), small CNN (6 conv layers, "
-        f"widths 32/64/128), 32 px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay. "
+        f"widths 32/64/128), 32 px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay "
+        f"(configs/cifar10.py). DPSH: memory bank, batch-normalised tanh hash layer (see "
+        f"\"DPSH from scratch\"); DSH: linear hash layer, margin 2 x bits. "
         f"Training time per run {min(train) / 60:.1f} to {max(train) / 60:.1f} min; the whole "
         f"table (training, encoding and metrics) took {total_minutes:.0f} min on {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}).",
         "",

@@ -138,3 +138,19 @@ def test_concurrent_first_builds_share_one_library(tmp_path):
         assert "[[3]]" in out
     built = [p for p in tmp_path.rglob("*.so")]
     assert len(built) == 1 and not list(tmp_path.rglob(".build-*"))
+
+
+@pytest.mark.skipif(not __import__("shutil").which("nvcc"), reason="nvcc not installed")
+def test_cuda_build_compiles_links_and_still_runs_on_cpu(tmp_path):
+    """The CUDA kernels compile with nvcc and link into the op library; on a machine
+    without a GPU the library loads and its CPU kernels answer (the GPU kernels can
+    only be run on a GPU machine: benchmarks/gpu_kernel_check.py)."""
+    code = ("from tfhash.ops import build; import tensorflow as tf, numpy as np;"
+            "path = build.build(); info = build.build_info(path); assert info['cuda'], info;"
+            "lib = tf.load_op_library(path);"
+            "print(lib.packed_hamming_top_k(np.array([[3]], np.uint8), np.array([[1],[3],[0]], np.uint8), 2)[1].numpy())")
+    result = run_python(code, TFHASH_BUILD_CUDA="1", TFHASH_CACHE_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[[1 0]]" in result.stdout
+    library = next(tmp_path.rglob("_hamming_ops.so"))
+    assert b"PackedHammingTopK CUDA launch failed" in library.read_bytes()

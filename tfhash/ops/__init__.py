@@ -37,7 +37,9 @@ def load():
             for name in ("PackedHammingDistance", "PackedHammingTopK"):
                 tf.no_gradient(name)
             _STATE["module"] = module
-            _STATE["backend"] = f"custom CPU op ({build.build_info(library)['popcount']})"
+            info = build.build_info(library)
+            _STATE["backend"] = f"custom CPU op ({info['popcount']})" + (
+                " + CUDA kernels" if info.get("cuda") else "")
         except (build.BuildError, OSError, tf.errors.NotFoundError, ValueError) as e:
             _STATE["backend"] = "stock TF (custom op unavailable)"
             logging.warning("tfhash custom Hamming op unavailable, using stock TF ops: %s",

@@ -29,6 +29,7 @@ SOURCES = (
     "cc/kernels/hamming_cpu.cc",
 )
 HEADERS = ("cc/kernels/hamming_kernels.h",)
+CUDA_SOURCE = "cc/kernels/hamming_gpu.cu.cc"
 LIBRARY = "_hamming_ops.so"
 OPTIMISE = ("-O3", "-march=native", "-fPIC", "-shared")
 
@@ -60,11 +61,23 @@ def _tf_flags():
     return tf.__version__, list(tf.sysconfig.get_compile_flags()), list(tf.sysconfig.get_link_flags())
 
 
-def build_dir():
+def want_cuda():
+    """Build the CUDA kernels? With nvcc, a CUDA-enabled TF and a visible GPU, or when
+    TFHASH_BUILD_CUDA=1 (to check that they compile on a machine without a GPU)."""
+    forced = os.environ.get("TFHASH_BUILD_CUDA", "")
+    if forced:
+        return forced.lower() not in ("0", "false", "no")
+    import tensorflow as tf
+
+    return bool(shutil.which("nvcc") and tf.test.is_built_with_cuda()
+                and tf.config.list_physical_devices("GPU"))
+
+
+def build_dir(cuda=False):
     """The cache folder of the library matching this TF, these sources and this CPU."""
     version, cflags, lflags = _tf_flags()
-    digest = hashlib.sha256()
-    for name in SOURCES + HEADERS:
+    digest = hashlib.sha256(b"cuda" if cuda else b"cpu")
+    for name in SOURCES + HEADERS + ((CUDA_SOURCE,) if cuda else ()):
         with open(os.path.join(HERE, name), "rb") as f:
             digest.update(f.read())
     digest.update(" ".join(cflags + lflags + list(OPTIMISE)).encode())
@@ -88,9 +101,44 @@ def _popcount_path(compiler):
     return "popcnt" if "__POPCNT__" in macros else "portable"
 
 
-def build(force=False, verbose=False):
-    """Builds (or finds in the cache) the CPU op library; returns its path."""
-    folder = build_dir()
+def _cuda_home():
+    nvcc = shutil.which("nvcc")
+    if not nvcc:
+        raise BuildError("TFHASH_BUILD_CUDA is set but nvcc is not on PATH")
+    home = os.path.dirname(os.path.dirname(os.path.realpath(nvcc)))
+    for candidate in (home, "/usr/local/cuda"):
+        if os.path.exists(os.path.join(candidate, "include", "cuda_runtime.h")):
+            return nvcc, candidate
+    raise BuildError(f"found {nvcc} but no CUDA headers beside it")
+
+
+def _compile_cuda(folder, verbose):
+    """nvcc -> object file of the TF-free CUDA kernels; returns (object, link flags)."""
+    import tensorflow as tf
+
+    nvcc, home = _cuda_home()
+    arch = "-arch=native" if tf.config.list_physical_devices("GPU") else "-arch=sm_90"
+    fd, obj = tempfile.mkstemp(prefix=".cuda-", suffix=".o", dir=folder)
+    os.close(fd)
+    command = [nvcc, "-O3", "-std=c++17", arch, "-Xcompiler", "-fPIC", "-c", "-x", "cu",
+               os.path.join(HERE, CUDA_SOURCE), "-o", obj]
+    if verbose:
+        print(" ".join(command), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        os.unlink(obj)
+        raise BuildError(f"compiling the CUDA kernels failed:\n{result.stderr[-4000:]}")
+    lib = os.path.join(home, "lib64")
+    return obj, [f"-L{lib}", f"-Wl,-rpath,{lib}", "-lcudart"]
+
+
+def build(force=False, verbose=False, cuda=None):
+    """Builds (or finds in the cache) the op library; returns its path.
+
+    `cuda`: also build the CUDA kernels (default: `want_cuda()`).
+    """
+    cuda = want_cuda() if cuda is None else cuda
+    folder = build_dir(cuda)
     library = os.path.join(folder, LIBRARY)
     if os.path.exists(library) and not force:
         return library
@@ -103,8 +151,14 @@ def build(force=False, verbose=False):
         version, cflags, lflags = _tf_flags()
         fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
         os.close(fd)
-        command = [compiler, *OPTIMISE, *cflags, f"-I{os.path.join(HERE, 'cc', 'kernels')}",
-                   *[os.path.join(HERE, s) for s in SOURCES], "-o", tmp, *lflags]
+        extra, objects = [], []
+        if cuda:
+            obj, link = _compile_cuda(folder, verbose)
+            defines, extra, objects = ["-DGOOGLE_CUDA=1"], link, [obj]
+        else:
+            defines = []
+        command = [compiler, *OPTIMISE, *cflags, *defines, f"-I{os.path.join(HERE, 'cc', 'kernels')}",
+                   *[os.path.join(HERE, s) for s in SOURCES], *objects, "-o", tmp, *lflags, *extra]
         if verbose:
             print(" ".join(command), flush=True)
         try:
@@ -112,11 +166,14 @@ def build(force=False, verbose=False):
         except subprocess.TimeoutExpired as e:
             os.unlink(tmp)
             raise BuildError(f"compiling the op took longer than {e.timeout}s") from e
+        finally:
+            for obj in objects:
+                os.unlink(obj)
         if result.returncode != 0:
             os.unlink(tmp)
             raise BuildError(f"compiling the op failed:\n{result.stderr[-4000:]}")
         info = {"tensorflow": version, "compiler": compiler, "command": command,
-                "popcount": _popcount_path(compiler)}
+                "popcount": _popcount_path(compiler), "cuda": bool(cuda)}
         with open(os.path.join(folder, "build.json.tmp"), "w") as f:
             json.dump(info, f, indent=1)
         os.replace(os.path.join(folder, "build.json.tmp"), os.path.join(folder, "build.json"))
@@ -139,7 +196,8 @@ def main(argv=None):
         print(f"tfhash.ops.build: {e}", file=sys.stderr)
         return 1
     info = build_info(library)
-    print(f"built {library} (TensorFlow {info['tensorflow']}, popcount: {info['popcount']})")
+    print(f"built {library} (TensorFlow {info['tensorflow']}, popcount: {info['popcount']}, "
+          f"CUDA kernels: {'yes' if info.get('cuda') else 'no'})")
     return 0
 
 

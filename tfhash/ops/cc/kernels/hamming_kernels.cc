@@ -2,6 +2,7 @@
 // validation (every bad input is an InvalidArgument) and sharding over TF's
 // intra-op thread pool; the work is done by the functors in hamming_cpu.cc.
 
+#include <algorithm>
 #include <functional>
 
 #include "tensorflow/core/framework/op_kernel.h"
@@ -9,6 +10,21 @@
 #include "tensorflow/core/util/work_sharder.h"
 
 #include "hamming_kernels.h"
+
+#if GOOGLE_CUDA
+#include "xla/stream_executor/stream.h"
+
+// The CUDA entry points of hamming_gpu.cu.cc (C ABI, no TensorFlow inside).
+extern "C" {
+int64_t tfhash_gpu_topk_workspace_bytes(int64_t num_queries, int64_t num_database,
+                                        int64_t num_bytes);
+int tfhash_gpu_distance(const uint8_t* queries, const uint8_t* database, int64_t num_queries,
+                        int64_t num_database, int64_t num_bytes, int32_t* distances, void* stream);
+int tfhash_gpu_topk(const uint8_t* queries, const uint8_t* database, int64_t num_queries,
+                    int64_t num_database, int64_t num_bytes, int64_t k, int32_t* distances,
+                    int64_t* indices, void* workspace, void* stream);
+}
+#endif  // GOOGLE_CUDA
 
 namespace tfhash {
 namespace {
@@ -100,6 +116,92 @@ class PackedHammingTopKOp : public OpKernel {
               TfParallelFor);
   }
 };
+
+#if GOOGLE_CUDA
+
+void* CudaStream(OpKernelContext* context) {
+  return context->op_device_context()->stream()->platform_specific_handle().stream;
+}
+
+// Queries per launch: the grid's y dimension, and a bounded top-k workspace.
+int64_t QueryChunk(const CodesView& view) {
+  const int64_t per_query = tfhash_gpu_topk_workspace_bytes(1, view.num_database, view.num_bytes);
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t{256} << 20) / std::max<int64_t>(1, per_query));
+  return std::min<int64_t>({view.num_queries, int64_t{65535}, by_memory});
+}
+
+class PackedHammingDistanceGpuOp : public OpKernel {
+ public:
+  explicit PackedHammingDistanceGpuOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    CodesView view;
+    OP_REQUIRES_OK(context, ReadCodes(context, &view));
+    Tensor* distances = nullptr;
+    OP_REQUIRES_OK(context, context->allocate_output(
+                                0, TensorShape({view.num_queries, view.num_database}), &distances));
+    int32_t* out = distances->flat<int32_t>().data();
+    for (int64_t start = 0; start < view.num_queries; start += 65535) {
+      const int64_t count = std::min<int64_t>(65535, view.num_queries - start);
+      const int rc = tfhash_gpu_distance(view.queries + start * view.num_bytes, view.database,
+                                         count, view.num_database, view.num_bytes,
+                                         out + start * view.num_database, CudaStream(context));
+      OP_REQUIRES(context, rc == 0, errors::Internal("PackedHammingDistance CUDA launch failed: ", rc));
+    }
+  }
+};
+
+class PackedHammingTopKGpuOp : public OpKernel {
+ public:
+  explicit PackedHammingTopKGpuOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    CodesView view;
+    OP_REQUIRES_OK(context, ReadCodes(context, &view));
+    const Tensor& k_tensor = context->input(2);
+    OP_REQUIRES(context, TensorShapeUtils::IsScalar(k_tensor.shape()),
+                errors::InvalidArgument("k must be a scalar, got shape ",
+                                        k_tensor.shape().DebugString()));
+    const int64_t k = k_tensor.scalar<int32_t>()();
+    OP_REQUIRES(context, k > 0, errors::InvalidArgument("k must be positive, got ", k));
+    OP_REQUIRES(context, k <= view.num_database,
+                errors::InvalidArgument("k must be at most the database size ", view.num_database,
+                                        ", got ", k));
+    OP_REQUIRES(context, view.num_bytes <= 128,
+                errors::InvalidArgument("the GPU kernel takes codes of at most 128 bytes, got ",
+                                        view.num_bytes));
+    Tensor* distances = nullptr;
+    Tensor* indices = nullptr;
+    OP_REQUIRES_OK(context,
+                   context->allocate_output(0, TensorShape({view.num_queries, k}), &distances));
+    OP_REQUIRES_OK(context,
+                   context->allocate_output(1, TensorShape({view.num_queries, k}), &indices));
+    if (view.num_queries == 0) return;
+    const int64_t chunk = QueryChunk(view);
+    Tensor workspace;
+    OP_REQUIRES_OK(context, context->allocate_temp(
+                                ::tensorflow::DT_INT8,
+                                TensorShape({tfhash_gpu_topk_workspace_bytes(chunk, view.num_database,
+                                                                            view.num_bytes)}),
+                                &workspace));
+    for (int64_t start = 0; start < view.num_queries; start += chunk) {
+      const int64_t count = std::min<int64_t>(chunk, view.num_queries - start);
+      const int rc = tfhash_gpu_topk(view.queries + start * view.num_bytes, view.database, count,
+                                     view.num_database, view.num_bytes, k,
+                                     distances->flat<int32_t>().data() + start * k,
+                                     indices->flat<int64_t>().data() + start * k,
+                                     workspace.flat<int8_t>().data(), CudaStream(context));
+      OP_REQUIRES(context, rc == 0, errors::Internal("PackedHammingTopK CUDA launch failed: ", rc));
+    }
+  }
+};
+
+REGISTER_KERNEL_BUILDER(Name("PackedHammingDistance").Device(::tensorflow::DEVICE_GPU),
+                        PackedHammingDistanceGpuOp);
+REGISTER_KERNEL_BUILDER(Name("PackedHammingTopK").Device(::tensorflow::DEVICE_GPU).HostMemory("k"),
+                        PackedHammingTopKGpuOp);
+
+#endif  // GOOGLE_CUDA
 
 REGISTER_KERNEL_BUILDER(Name("PackedHammingDistance").Device(::tensorflow::DEVICE_CPU),
                         PackedHammingDistanceOp);

@@ -35,6 +35,13 @@ def _check_pair(queries, database):
     return queries, database
 
 
+def _check_k(k, num_database):
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if num_database is not None and k > num_database:
+        raise ValueError(f"k must be at most the database size {num_database}, got {k}")
+
+
 def _to_words(packed):
     """uint8 [n, nbytes] -> uint64 [n, ceil(nbytes / 8)], zero padded."""
     nbytes = packed.shape[1]
@@ -99,10 +106,7 @@ def stock_hamming_topk(queries, database, k):
     """
     queries, database = _check_pair(queries, database)
     nd = database.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if nd is not None and k > nd:
-        raise ValueError(f"k must be at most the database size {nd}, got {k}")
+    _check_k(k, nd)
     query_words, db_words = _to_words(queries), _to_words(database)
     nq = queries.shape[0]
     if nq == 0:
@@ -152,10 +156,7 @@ def hamming_topk(queries, database, k):
     database index (see `stock_hamming_topk`)."""
     queries, database = _check_pair(queries, database)
     nd = database.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if nd is not None and k > nd:
-        raise ValueError(f"k must be at most the database size {nd}, got {k}")
+    _check_k(k, nd)
     module = ops.load()
     if module is None:
         return stock_hamming_topk(queries, database, k)

@@ -71,6 +71,24 @@ absl::Status ReadCodes(OpKernelContext* context, CodesView* view) {
   return absl::OkStatus();
 }
 
+// ReadCodes, then k (a host scalar, 1 <= k <= n), then the two outputs.
+absl::Status ReadTopK(OpKernelContext* context, CodesView* view, int64_t* k, Tensor** distances,
+                      Tensor** indices) {
+  TF_RETURN_IF_ERROR(ReadCodes(context, view));
+  const Tensor& k_tensor = context->input(2);
+  if (!TensorShapeUtils::IsScalar(k_tensor.shape())) {
+    return errors::InvalidArgument("k must be a scalar, got shape ", k_tensor.shape().DebugString());
+  }
+  *k = k_tensor.scalar<int32_t>()();
+  if (*k <= 0) return errors::InvalidArgument("k must be positive, got ", *k);
+  if (*k > view->num_database) {
+    return errors::InvalidArgument("k must be at most the database size ", view->num_database,
+                                   ", got ", *k);
+  }
+  TF_RETURN_IF_ERROR(context->allocate_output(0, TensorShape({view->num_queries, *k}), distances));
+  return context->allocate_output(1, TensorShape({view->num_queries, *k}), indices);
+}
+
 class PackedHammingDistanceOp : public OpKernel {
  public:
   explicit PackedHammingDistanceOp(OpKernelConstruction* context) : OpKernel(context) {}
@@ -94,22 +112,10 @@ class PackedHammingTopKOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     CodesView view;
-    OP_REQUIRES_OK(context, ReadCodes(context, &view));
-    const Tensor& k_tensor = context->input(2);
-    OP_REQUIRES(context, TensorShapeUtils::IsScalar(k_tensor.shape()),
-                errors::InvalidArgument("k must be a scalar, got shape ",
-                                        k_tensor.shape().DebugString()));
-    const int64_t k = k_tensor.scalar<int32_t>()();
-    OP_REQUIRES(context, k > 0, errors::InvalidArgument("k must be positive, got ", k));
-    OP_REQUIRES(context, k <= view.num_database,
-                errors::InvalidArgument("k must be at most the database size ", view.num_database,
-                                        ", got ", k));
+    int64_t k = 0;
     Tensor* distances = nullptr;
     Tensor* indices = nullptr;
-    OP_REQUIRES_OK(context,
-                   context->allocate_output(0, TensorShape({view.num_queries, k}), &distances));
-    OP_REQUIRES_OK(context,
-                   context->allocate_output(1, TensorShape({view.num_queries, k}), &indices));
+    OP_REQUIRES_OK(context, ReadTopK(context, &view, &k, &distances, &indices));
     cpu::TopK(view, k, distances->flat<int32_t>().data(), indices->flat<int64_t>().data(),
               const_cast<DeviceBase::CpuWorkerThreads*>(
                   context->device()->tensorflow_cpu_worker_threads()),
@@ -157,25 +163,13 @@ class PackedHammingTopKGpuOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     CodesView view;
-    OP_REQUIRES_OK(context, ReadCodes(context, &view));
-    const Tensor& k_tensor = context->input(2);
-    OP_REQUIRES(context, TensorShapeUtils::IsScalar(k_tensor.shape()),
-                errors::InvalidArgument("k must be a scalar, got shape ",
-                                        k_tensor.shape().DebugString()));
-    const int64_t k = k_tensor.scalar<int32_t>()();
-    OP_REQUIRES(context, k > 0, errors::InvalidArgument("k must be positive, got ", k));
-    OP_REQUIRES(context, k <= view.num_database,
-                errors::InvalidArgument("k must be at most the database size ", view.num_database,
-                                        ", got ", k));
+    int64_t k = 0;
+    Tensor* distances = nullptr;
+    Tensor* indices = nullptr;
+    OP_REQUIRES_OK(context, ReadTopK(context, &view, &k, &distances, &indices));
     OP_REQUIRES(context, view.num_bytes <= 128,
                 errors::InvalidArgument("the GPU kernel takes codes of at most 128 bytes, got ",
                                         view.num_bytes));
-    Tensor* distances = nullptr;
-    Tensor* indices = nullptr;
-    OP_REQUIRES_OK(context,
-                   context->allocate_output(0, TensorShape({view.num_queries, k}), &distances));
-    OP_REQUIRES_OK(context,
-                   context->allocate_output(1, TensorShape({view.num_queries, k}), &indices));
     if (view.num_queries == 0) return;
     const int64_t chunk = QueryChunk(view);
     Tensor workspace;

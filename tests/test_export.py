@@ -1,0 +1,149 @@
+"""SavedModel export: signatures, stock ops only, loadable without tfhash."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tests.conftest import tiny_config
+from tfhash import export, retrieval
+from tfhash.training import loop
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    config = tiny_config(**{"train.epochs": 1})
+    loop.train_and_evaluate(config, str(workdir))
+    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    codes = np.load(workdir / "codes.npz")
+    return model, source, split, codes, workdir
+
+
+def fresh_python(code):
+    """Runs code in a new interpreter that must never import tfhash."""
+    guard = "import sys\n" + code + "\nassert not any(m.startswith('tfhash') for m in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", guard], capture_output=True, text=True,
+                            timeout=600, cwd="/", env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_versions_are_atomic_and_never_overwritten(trained, tmp_path):
+    model = trained[0]
+    first = export.export(model, 16, str(tmp_path))
+    second = export.export(model, 16, str(tmp_path))
+    assert first.endswith("/1") and second.endswith("/2")
+    with pytest.raises(ValueError, match="already exists"):
+        export.export(model, 16, str(tmp_path), version=1)
+    assert sorted(os.listdir(tmp_path)) == ["1", "2"]  # no temporary folder left
+
+
+def test_signatures_match_the_model_in_a_process_without_tfhash(trained, tmp_path):
+    model, source, split, codes, _ = trained
+    db_items = codes["db_items"]
+    path = export.export(model, 16, str(tmp_path), database=(codes["db_codes"], db_items),
+                         warmup_images=source.array[:2])
+    # upsampled to 32 px: the graph must resize them to the model's 16 px
+    images = np.repeat(np.repeat(source.array[split.query[:5]], 2, axis=1), 2, axis=2)
+    np.save(tmp_path / "images.npy", images)
+    pngs = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        pngs.append(buffer.getvalue())
+    np.save(tmp_path / "pngs.npy", np.array(pngs, dtype=object), allow_pickle=True)
+    out = fresh_python(f"""
+import json, numpy as np, tensorflow as tf
+m = tf.saved_model.load({path!r})
+images = np.load({str(tmp_path / 'images.npy')!r})
+pngs = np.load({str(tmp_path / 'pngs.npy')!r}, allow_pickle=True).tolist()
+a = m.signatures["encode_images"](images=tf.constant(images))
+b = m.signatures["encode_jpeg"](images=tf.constant(pngs))
+d = m.signatures["serving_default"](images=tf.constant(images))
+s = m.signatures["search"](images=tf.constant(images), k=tf.constant(4))
+print(json.dumps({{"sigs": sorted(m.signatures), "codes": a["codes"].numpy().tolist(),
+  "jpeg": b["codes"].numpy().tolist(), "default": d["codes"].numpy().tolist(),
+  "emb": a["embedding"].numpy().tolist(), "ids": s["ids"].numpy().tolist(),
+  "dist": s["distances"].numpy().tolist()}}))
+""")
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["sigs"] == ["encode_images", "encode_jpeg", "search", "serving_default"]
+    resized = tf.image.resize(tf.cast(images, tf.float32), [16, 16], antialias=True)
+    expected = retrieval.pack_codes(model.encode(resized)).numpy()
+    np.testing.assert_array_equal(np.array(result["codes"], np.uint8), expected)
+    np.testing.assert_array_equal(np.array(result["jpeg"], np.uint8), expected)
+    np.testing.assert_array_equal(np.array(result["default"], np.uint8), expected)
+    np.testing.assert_allclose(np.array(result["emb"]), model(resized).numpy(), rtol=1e-5, atol=1e-5)
+    index = retrieval.HammingIndex(model.bits)
+    index.add(codes["db_codes"], ids=db_items)
+    ref_d, ref_ids = index.search(expected, 4)
+    np.testing.assert_array_equal(np.array(result["dist"]), ref_d)
+    np.testing.assert_array_equal(np.array(result["ids"]), ref_ids)
+    assert os.path.getsize(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")) > 0
+
+
+def test_exported_graphs_use_stock_ops_only(trained, tmp_path):
+    path = export.export(trained[0], 16, str(tmp_path), database=(trained[3]["db_codes"], trained[3]["db_items"]))
+    out = fresh_python(f"""
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.framework import op_def_registry
+import tensorflow as tf
+sm = saved_model_pb2.SavedModel()
+sm.ParseFromString(open({os.path.join(path, 'saved_model.pb')!r}, 'rb').read())
+ops = set()
+for mg in sm.meta_graphs:
+    ops |= {{n.op for n in mg.graph_def.node}}
+    for f in mg.graph_def.library.function:
+        ops |= {{n.op for n in f.node_def}}
+functions = {{f.signature.name for mg in sm.meta_graphs for f in mg.graph_def.library.function}}
+unknown = sorted(op for op in ops if op not in functions and op_def_registry.get(op) is None)
+print(len(ops), unknown)
+""")
+    count, unknown = out.strip().split(" ", 1)
+    assert int(count) > 20 and unknown == "[]", out
+
+
+def test_embedding_examples(trained, tmp_path):
+    model, source, split, codes, _ = trained
+    path = export.export(model, 16, str(tmp_path))
+    loaded = tf.saved_model.load(path)  # keep a reference: the signature uses its variables
+    encoder = loaded.signatures["encode_images"]
+    images = source.array[split.query[:6]]
+    # 1. inside a tf.data pipeline
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(4).map(
+        lambda batch: encoder(images=batch)["codes"])
+    from_pipeline = np.concatenate(list(dataset.as_numpy_iterator()))
+    # 2. as a layer of another Keras model
+    inputs = keras.Input(shape=(None, None, 3), dtype="uint8")
+    outputs = keras.layers.TFSMLayer(path, call_endpoint="encode_images")(inputs)["codes"]
+    from_layer = keras.Model(inputs, outputs).predict(images, verbose=0)
+    # 3. a HammingIndex over exported codes
+    index = retrieval.HammingIndex(model.bits)
+    index.add(from_pipeline)
+    distances, ids = index.search(from_layer, 1)
+    np.testing.assert_array_equal(from_pipeline, from_layer)
+    assert distances[:, 0].tolist() == [0] * 6 and ids[:, 0].tolist() == [
+        int(np.flatnonzero((from_pipeline == row).all(1))[0]) for row in from_layer]
+
+
+def test_export_cli(trained, tmp_path):
+    workdir = trained[4]
+    result = subprocess.run(
+        [sys.executable, "-m", "tfhash.export.export_main", f"--workdir={workdir}",
+         f"--export_dir={tmp_path}", "--with_index"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"exported {tmp_path}/1" in result.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "tfhash.export.export_main", f"--workdir={workdir}",
+         f"--export_dir={tmp_path}", "--version=1"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr

@@ -1,0 +1,147 @@
+"""The serving contract over real gRPC, against a test double of TF Serving built
+from the tensorflow-serving-api protos (tests/serving_double.py)."""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from concurrent import futures
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+pytest.importorskip("tensorflow_serving")
+
+from tests import serving_double  # noqa: E402
+from tests.conftest import tiny_config  # noqa: E402
+from tfhash import export, retrieval  # noqa: E402
+from tfhash.serving import Client, ServingError  # noqa: E402
+from tfhash.training import loop  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    config = tiny_config(**{"train.epochs": 1})
+    loop.train_and_evaluate(config, str(workdir))
+    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    codes = np.load(workdir / "codes.npz")
+    base = str(workdir / "export")
+    export.export(model, 16, base, database=(codes["db_codes"], codes["db_items"]))
+    server, port = serving_double.serve({"tfhash": base})
+    images = source.array[split.query[:8]]
+    expected = retrieval.pack_codes(model.encode(tf.cast(images, tf.float32))).numpy()
+    yield {"port": port, "images": images, "expected": expected, "base": base, "workdir": workdir}
+    server.stop(None)
+
+
+def client(served, **kwargs):
+    return Client(f"127.0.0.1:{served['port']}", "tfhash", timeout=30, **kwargs)
+
+
+def png_bytes(image):
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_round_trip_equals_model_encode(served):
+    out = client(served).predict({"images": served["images"]})
+    np.testing.assert_array_equal(out["codes"], served["expected"])
+    assert out["embedding"].shape == (8, 12)
+    jpeg = client(served).predict({"images": [png_bytes(i) for i in served["images"]]},
+                                  signature="encode_jpeg")
+    np.testing.assert_array_equal(jpeg["codes"], served["expected"])
+
+
+def test_search_and_metadata(served):
+    out = client(served).predict({"images": served["images"][:2], "k": 3}, signature="search")
+    assert out["ids"].shape == (2, 3) and out["distances"].dtype == np.int32
+    signatures = client(served).metadata().signature_def
+    assert {"encode_images", "encode_jpeg", "search", "serving_default"} <= set(signatures)
+    assert signatures["search"].inputs["k"].dtype == tf.int32.as_datatype_enum
+
+
+@pytest.mark.parametrize(
+    "kwargs, inputs, signature, code, message",
+    [
+        ({}, {"images": np.zeros((1, 16, 16, 3), np.float32)}, "encode_images", "INVALID_ARGUMENT", "must be uint8"),
+        ({}, {"images": np.zeros((16, 16, 3), np.uint8)}, "encode_images", "INVALID_ARGUMENT", "shape"),
+        ({}, {"pixels": np.zeros((1, 16, 16, 3), np.uint8)}, "encode_images", "INVALID_ARGUMENT", "not in signature"),
+        ({}, {"images": np.zeros((1, 16, 16, 3), np.uint8)}, "no_such_signature", "INVALID_ARGUMENT", "not found"),
+        ({"version": 99}, {"images": np.zeros((1, 16, 16, 3), np.uint8)}, "encode_images", "NOT_FOUND", "not served"),
+    ],
+)
+def test_bad_requests_get_the_right_status_and_the_server_keeps_serving(served, kwargs, inputs, signature, code, message):
+    with pytest.raises(ServingError, match=message) as error:
+        client(served, **kwargs).predict(inputs, signature=signature)
+    assert error.value.code == code
+    np.testing.assert_array_equal(client(served).predict({"images": served["images"]})["codes"],
+                                  served["expected"])
+
+
+def test_unknown_model_is_not_found(served):
+    with pytest.raises(ServingError, match="not served") as error:
+        Client(f"127.0.0.1:{served['port']}", "other").predict({"images": served["images"]})
+    assert error.value.code == "NOT_FOUND"
+
+
+def test_unreachable_server_is_a_clear_error_after_retries():
+    with pytest.raises(ServingError, match="cannot reach a model server at 127.0.0.1:9") as error:
+        Client("127.0.0.1:9", "tfhash", timeout=2, retries=2, backoff=0.05).predict(
+            {"images": np.zeros((1, 16, 16, 3), np.uint8)})
+    assert error.value.code == "UNAVAILABLE"
+
+
+def test_burst_of_concurrent_requests(served):
+    shared = client(served)
+    images, expected = served["images"], served["expected"]
+
+    def one(i):
+        j = i % len(images)
+        return j, shared.predict({"images": images[j : j + 1]})["codes"]
+
+    with futures.ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(one, range(200)))
+    assert len(results) == 200
+    for j, codes in results:
+        np.testing.assert_array_equal(codes[0], expected[j])
+
+
+def test_query_cli(served, tmp_path):
+    paths = []
+    for i, image in enumerate(served["images"][:2]):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(png_bytes(image))
+        paths.append(str(path))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-m", "tfhash.serving.query_main",
+                             f"--server=127.0.0.1:{served['port']}", "--model=tfhash", *paths],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for path, codes in zip(paths, served["expected"]):
+        assert f"{path}: {bytes(codes).hex()}" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "tfhash.serving.query_main",
+                             f"--server=127.0.0.1:{served['port']}", "--model=nope", "--timeout=5", *paths],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1 and "not served" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker") is None or subprocess.run(
+    ["docker", "info"], capture_output=True).returncode != 0, reason="no Docker engine")
+def test_real_tensorflow_serving_image(served):
+    """Runs the stock tensorflow/serving image against the export (needs Docker)."""
+    name = "tfhash-serving-test"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "run", "-d", "--name", name, "-p", "18500:8500",
+                    "-v", f"{served['base']}:/models/tfhash", "-e", "MODEL_NAME=tfhash",
+                    "tensorflow/serving:2.21.0"], check=True, capture_output=True)
+    try:
+        out = Client("127.0.0.1:18500", "tfhash", timeout=30, retries=20, backoff=0.5).predict(
+            {"images": served["images"]})
+        np.testing.assert_array_equal(out["codes"], served["expected"])
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

@@ -144,3 +144,69 @@ def serve(models, workers=16):
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, port
+
+
+def serve_rest(models):
+    """TF Serving's REST predict API (`POST /v1/models/NAME[/versions/N]:predict`,
+    columnar "inputs", {"b64": ...} for bytes) on 127.0.0.1; returns (server, port)."""
+    import base64
+    import json
+    import re
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import numpy as np
+
+    registry = _Models(models)
+    route = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?:predict$")
+
+    def decode(value):
+        if isinstance(value, dict) and set(value) == {"b64"}:
+            return base64.b64decode(value["b64"])
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        return value
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def reply(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):  # noqa: N802
+            match = route.match(self.path)
+            if not match:
+                return self.reply(404, {"error": f"no route {self.path}"})
+            name, version = match.group(1), match.group(2)
+            versions = registry.versions(name)
+            version = int(version) if version else (versions[-1] if versions else None)
+            if version not in versions:
+                return self.reply(404, {"error": f"Servable not found for request: {name} {version}"})
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            loaded = registry._loaded.get((name, version))
+            if loaded is None:
+                loaded = registry._loaded[(name, version)] = tf.saved_model.load(
+                    os.path.join(registry.models[name], str(version)))
+            signature = request.get("signature_name", "serving_default")
+            if signature not in loaded.signatures:
+                return self.reply(400, {"error": f'Serving signature key "{signature}" not found.'})
+            function = loaded.signatures[signature]
+            specs = function.structured_input_signature[1]
+            try:
+                inputs = {k: tf.constant(np.array(decode(request["inputs"][k]), dtype=object)
+                                         if spec.dtype == tf.string
+                                         else np.array(request["inputs"][k]), dtype=spec.dtype)
+                          for k, spec in specs.items()}
+                outputs = function(**inputs)
+            except (KeyError, ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
+                return self.reply(400, {"error": str(e)})
+            self.reply(200, {"outputs": {k: v.numpy().tolist() for k, v in outputs.items()}})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]

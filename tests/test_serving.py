@@ -145,3 +145,22 @@ def test_real_tensorflow_serving_image(served):
         np.testing.assert_array_equal(out["codes"], served["expected"])
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_rest_client_against_the_rest_double(served):
+    server, port = serving_double.serve_rest({"tfhash": served["base"]})
+    try:
+        rest = Client(f"127.0.0.1:{port}", "tfhash", protocol="rest", timeout=30)
+        out = rest.predict({"images": served["images"]})
+        np.testing.assert_array_equal(np.asarray(out["codes"], np.uint8), served["expected"])
+        jpeg = rest.predict({"images": [png_bytes(i) for i in served["images"]]}, signature="encode_jpeg")
+        np.testing.assert_array_equal(np.asarray(jpeg["codes"], np.uint8), served["expected"])
+        with pytest.raises(ServingError, match="HTTP 404"):
+            Client(f"127.0.0.1:{port}", "tfhash", version=7, protocol="rest").predict({"images": served["images"]})
+        with pytest.raises(ServingError, match="HTTP 400.*not found"):
+            rest.predict({"images": served["images"]}, signature="nope")
+    finally:
+        server.shutdown()
+    with pytest.raises(ServingError, match="cannot reach a REST server"):
+        Client(f"127.0.0.1:{port}", "tfhash", protocol="rest", timeout=1, retries=1, backoff=0.01).predict(
+            {"images": served["images"]})

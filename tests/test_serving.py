@@ -164,3 +164,20 @@ def test_rest_client_against_the_rest_double(served):
     with pytest.raises(ServingError, match="cannot reach a REST server"):
         Client(f"127.0.0.1:{port}", "tfhash", protocol="rest", timeout=1, retries=1, backoff=0.01).predict(
             {"images": served["images"]})
+
+
+def test_model_status(served):
+    import grpc
+    from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{served['port']}") as channel:
+        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = "tfhash"
+        response = stub.GetModelStatus(request, timeout=30)
+        assert [s.version for s in response.model_version_status] == [1]
+        assert response.model_version_status[0].state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
+        request.model_spec.name = "missing"
+        with pytest.raises(grpc.RpcError) as error:
+            stub.GetModelStatus(request, timeout=30)
+        assert error.value.code() == grpc.StatusCode.NOT_FOUND

@@ -24,8 +24,11 @@ def numpy_topk(queries, database, k):
     out_d, out_i = [], []
     for q in queries:
         dist = _POPCOUNT[np.bitwise_xor(database, q)].sum(axis=1, dtype=np.int32)
-        part = np.argpartition(dist, k)[:k]
-        order = part[np.lexsort((part, dist[part]))]
+        kth = dist[np.argpartition(dist, k - 1)[k - 1]]  # the k-th smallest distance
+        closer = np.flatnonzero(dist < kth)
+        ties = np.flatnonzero(dist == kth)[: k - len(closer)]  # lowest indices win ties
+        chosen = np.concatenate([closer, ties])
+        order = chosen[np.lexsort((chosen, dist[chosen]))]
         out_d.append(dist[order])
         out_i.append(order)
     return np.stack(out_d), np.stack(out_i)

@@ -74,17 +74,25 @@ Prepared Prepare(const CodesView& c, void* pool, ParallelFor parallel_for) {
   return p;
 }
 
-// Distances from one query to the 8 codes of one group.
-inline void GroupDistances(const uint64_t* group, const uint64_t* query, int64_t words,
-                           int32_t out[kLanes]) {
 #ifdef TFHASH_AVX512_POPCNT
+// Distances from one query to the 8 codes of one group, as 8 x int64 lanes.
+inline __m512i GroupDistancesVector(const uint64_t* group, const uint64_t* query, int64_t words) {
   __m512i acc = _mm512_setzero_si512();
   for (int64_t w = 0; w < words; ++w) {
     const __m512i x = _mm512_xor_si512(_mm512_loadu_si512(group + w * kLanes),
                                        _mm512_set1_epi64(static_cast<long long>(query[w])));
     acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
   }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi64_epi32(acc));
+  return acc;
+}
+#endif
+
+// Distances from one query to the 8 codes of one group.
+inline void GroupDistances(const uint64_t* group, const uint64_t* query, int64_t words,
+                           int32_t out[kLanes]) {
+#ifdef TFHASH_AVX512_POPCNT
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                      _mm512_cvtepi64_epi32(GroupDistancesVector(group, query, words)));
 #else
   for (int64_t lane = 0; lane < kLanes; ++lane) out[lane] = 0;
   for (int64_t w = 0; w < words; ++w) {
@@ -147,6 +155,8 @@ class Selector {
     }
   }
 
+  int threshold() const { return threshold_; }
+
   void Emit(int32_t* distances, int64_t* indices) const {
     int64_t out = 0;
     for (int d = 0; d <= threshold_ && out < k_; ++d) {
@@ -179,7 +189,7 @@ void TopKBlocks(void* raw, int64_t begin, int64_t end) {
   const CodesView& c = *ctx->codes;
   const Prepared& p = *ctx->prepared;
   const int max_distance = static_cast<int>(8 * p.words * 8);
-  int32_t lanes[kLanes];
+  [[maybe_unused]] int32_t lanes[kLanes];
   for (int64_t block = begin; block < end; ++block) {
     const int64_t q_begin = block * kQueryBlock;
     const int64_t q_end = std::min(q_begin + kQueryBlock, c.num_queries);
@@ -192,10 +202,26 @@ void TopKBlocks(void* raw, int64_t begin, int64_t end) {
         const uint64_t* query = &p.queries[q * p.words];
         Selector& selector = selectors[static_cast<size_t>(q - q_begin)];
         for (int64_t g = chunk; g < chunk_end; ++g) {
-          GroupDistances(&p.database[g * p.words * kLanes], query, p.words, lanes);
           const int64_t base = g * kLanes;
           const int64_t valid = std::min<int64_t>(kLanes, c.num_database - base);
+#ifdef TFHASH_AVX512_POPCNT
+          // Most groups have no code at or below the threshold once it has settled:
+          // one compare rejects all 8, and only surviving lanes reach the selector.
+          const __m512i d = GroupDistancesVector(&p.database[g * p.words * kLanes], query, p.words);
+          unsigned mask = _mm512_cmple_epi64_mask(d, _mm512_set1_epi64(selector.threshold()));
+          if (valid < kLanes) mask &= (1u << valid) - 1u;
+          if (mask == 0) continue;
+          alignas(64) int64_t values[kLanes];
+          _mm512_store_si512(values, d);
+          while (mask) {
+            const int lane = __builtin_ctz(mask);
+            mask &= mask - 1;
+            selector.Add(static_cast<int>(values[lane]), base + lane);
+          }
+#else
+          GroupDistances(&p.database[g * p.words * kLanes], query, p.words, lanes);
           for (int64_t lane = 0; lane < valid; ++lane) selector.Add(lanes[lane], base + lane);
+#endif
         }
       }
     }

@@ -1,7 +1,7 @@
 .PHONY: venv demo test bench metrics-speed
 
 venv:
-	python3 -m venv .venv && .venv/bin/pip install -e ".[test,faiss]"
+	python3 -m venv .venv && .venv/bin/pip install -e ".[test,faiss,serving]"
 
 demo: venv
 	.venv/bin/tfhash-train --config=configs/demo.py --workdir=runs/demo

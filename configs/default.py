@@ -9,7 +9,7 @@ import ml_collections
 
 def get_config():
     config = ml_collections.ConfigDict()
-    config.method = "dpsh"  # dpsh | dsh
+    config.method = "dpsh"  # dpsh | dsh | dsah
     config.bits = 32  # any positive integer; packed codes use ceil(bits / 8) bytes
     config.seed = 0  # weight initialisation, shuffling and augmentation
     # >1 splits the CPU into that many logical devices for MirroredStrategy when no
@@ -47,6 +47,14 @@ def get_config():
     config.dsh = ml_collections.ConfigDict()
     config.dsh.alpha = 0.01
     config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper
+
+    config.dsah = ml_collections.ConfigDict()  # also uses dpsh.quant_weight
+    config.dsah.saliency_loss = "margin"  # margin | semantic
+    config.dsah.margin = 1.0
+    config.dsah.area_weight = 0.1  # semantic: weight of mean(S)
+    config.dsah.attention_every = 1  # A step every this many H steps
+    config.dsah.share_backbone = False  # A reuses H's backbone (trains only its 1x1 conv)
+    config.dsah.mask_initial_bias = 3.0  # sigmoid(3) = 0.95: start from the whole image
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

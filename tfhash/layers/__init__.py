@@ -1,5 +1,6 @@
 """Reusable layers shared by the hashing methods."""
 
 from tfhash.layers.hash_head import HashHead
+from tfhash.layers.saliency import SaliencyMask
 
-__all__ = ["HashHead"]
+__all__ = ["HashHead", "SaliencyMask"]

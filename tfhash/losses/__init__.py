@@ -1,5 +1,6 @@
 """Hashing losses: unreduced terms, with NumPy references in tests/."""
 
+from tfhash.losses.saliency import mask_area, saliency_margin
 from tfhash.losses.pairwise import (
     contrastive,
     label_similarity,
@@ -10,6 +11,8 @@ from tfhash.losses.pairwise import (
 )
 
 __all__ = [
+    "mask_area",
+    "saliency_margin",
     "contrastive",
     "label_similarity",
     "pairwise_likelihood",

@@ -3,9 +3,10 @@
 from tfhash import backbones
 from tfhash.models.base import HashingModel, replica_gather
 from tfhash.models.dpsh import DPSH
+from tfhash.models.dsah import DSaH
 from tfhash.models.dsh import DSH
 
-METHODS = ("dpsh", "dsh")
+METHODS = ("dpsh", "dsh", "dsah")
 
 
 def make_model(config, num_train, num_classes):
@@ -18,9 +19,18 @@ def make_model(config, num_train, num_classes):
         return DPSH(backbone, num_train=num_train, num_classes=num_classes,
                     quant_weight=config.dpsh.quant_weight,
                     memory_bank=config.dpsh.memory_bank, **common)
+    if config.method == "dsah":
+        attention = (None if config.dsah.share_backbone
+                     else backbones.make_backbone(config.model, config.data.image_size))
+        return DSaH(backbone, num_train=num_train, num_classes=num_classes,
+                    quant_weight=config.dpsh.quant_weight, attention_backbone=attention,
+                    saliency_loss=config.dsah.saliency_loss, margin=config.dsah.margin,
+                    area_weight=config.dsah.area_weight,
+                    attention_every=config.dsah.attention_every,
+                    mask_initial_bias=config.dsah.mask_initial_bias, **common)
     if config.method == "dsh":
         return DSH(backbone, alpha=config.dsh.alpha, margin=config.dsh.margin, **common)
     raise ValueError(f"unknown method {config.method!r}; expected one of {METHODS}")
 
 
-__all__ = ["DPSH", "DSH", "METHODS", "HashingModel", "make_model", "replica_gather"]
+__all__ = ["DPSH", "DSH", "DSaH", "METHODS", "HashingModel", "make_model", "replica_gather"]

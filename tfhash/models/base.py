@@ -49,9 +49,13 @@ class HashingModel(keras.Model):
         self.head = HashHead(self.bits, head_activation, self.hidden_units,
                              batch_norm=self.head_batch_norm)
 
-    def call(self, images, training=False):
+    def hash(self, images, training=False):
+        """The hashing network: backbone -> head, relaxed codes `(batch, bits)`."""
         features = self.backbone(images, training=training)["features"]
-        return self.head(features, training=training)  # (batch, bits) relaxed codes
+        return self.head(features, training=training)
+
+    def call(self, images, training=False):
+        return self.hash(images, training=training)
 
     def encode(self, images):
         """{-1, +1} float32 codes `[batch, bits]` of float images in [0, 255]."""
@@ -60,6 +64,19 @@ class HashingModel(keras.Model):
     def compute_hash_loss(self, codes, batch):
         """Returns `(loss, logs)`: this replica's share of the global loss."""
         raise NotImplementedError(f"{type(self).__name__} must implement compute_hash_loss")
+
+    def build_optimizers(self, make_optimizer):
+        """Creates and builds the optimizer(s); `make_optimizer()` returns a new one.
+
+        Methods with several networks trained in turn override this (and
+        `optimizer_variables`) to hold one optimizer per network.
+        """
+        self.compile(optimizer=make_optimizer())
+        self.optimizer.build(self.trainable_variables)
+
+    def optimizer_variables(self):
+        """Every optimizer variable, for checkpoints."""
+        return list(self.optimizer.variables)
 
     def train_step(self, batch):
         with tf.GradientTape() as tape:

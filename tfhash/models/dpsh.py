@@ -50,6 +50,11 @@ class DPSH(base.HashingModel):
     def compute_hash_loss(self, codes, batch):
         if not self.memory_bank:
             return self._in_batch_loss(codes, batch)
+        return self.bank_loss(codes, batch, update_bank=True)
+
+    def bank_loss(self, codes, batch, update_bank):
+        """Pair loss against the bank (with this global batch written in) + quantisation;
+        the bank variables are updated only when `update_bank`."""
         index = base.replica_gather(batch["index"])[:, None]  # (global, 1)
         bank_codes = tf.tensor_scatter_nd_update(
             tf.convert_to_tensor(self.bank_codes), index,
@@ -61,8 +66,9 @@ class DPSH(base.HashingModel):
         pair = tf.reduce_sum(losses.pairwise_likelihood(codes, bank_codes, similarity))
         pair = pair / (global_batch * self.num_train)
         quant = tf.reduce_sum(losses.quantization(codes)) / (global_batch * self.bits)
-        self.bank_codes.assign(bank_codes)
-        self.bank_labels.assign(bank_labels)
+        if update_bank:
+            self.bank_codes.assign(bank_codes)
+            self.bank_labels.assign(bank_labels)
         return pair + self.quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
 
     def _in_batch_loss(self, codes, batch):

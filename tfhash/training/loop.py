@@ -46,8 +46,7 @@ def build_model(config, strategy, num_train, num_classes, total_steps=1):
         model = models.make_model(config, num_train, num_classes)
         size = config.data.image_size
         model(tf.zeros([1, size, size, 3]))
-        model.compile(optimizer=make_optimizer(config.train, total_steps))
-        model.optimizer.build(model.trainable_variables)
+        model.build_optimizers(lambda: make_optimizer(config.train, total_steps))
     return model
 
 
@@ -65,7 +64,7 @@ def _checkpoint(model, state, workdir, keep):
     # statistics; every weight (trainable or not) and optimizer slot is listed here.
     ckpt = tf.train.Checkpoint(
         model_weights=[w.value for w in model.weights],
-        optimizer_variables=[v.value for v in model.optimizer.variables],
+        optimizer_variables=[v.value for v in model.optimizer_variables()],
         epoch=state.epoch, train_seconds=state.train_seconds)
     # The manager writes ckpt-N completely before pointing the `checkpoint` file at
     # it, so a kill mid-save leaves the previous checkpoint in charge.

@@ -1,0 +1,117 @@
+"""DSaH: losses against NumPy, serialisation, alternating updates, replication."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import tiny_config
+from tfhash import backbones, losses, models
+from tfhash.training import loop
+from tfhash.training import strategy as strategy_lib
+
+
+def np_likelihood(u, v, s):
+    theta = 0.5 * u @ v.T
+    return np.log1p(np.exp(theta)) - s * theta
+
+
+def test_saliency_margin_matches_numpy(rng):
+    su, sv, ou, ov = (rng.normal(size=shape).astype(np.float32) for shape in [(4, 6), (5, 6), (4, 6), (5, 6)])
+    s = (rng.random((4, 5)) < 0.5).astype(np.float32)
+    expected = np.maximum(0, 0.7 + np_likelihood(su, sv, s) - np_likelihood(ou, ov, s))
+    np.testing.assert_allclose(losses.saliency_margin(su, sv, ou, ov, s, 0.7).numpy(), expected,
+                               rtol=1e-5, atol=1e-5)
+    mask = rng.random((3, 4, 4, 1)).astype(np.float32)
+    np.testing.assert_allclose(losses.mask_area(mask).numpy(), mask.mean(axis=(1, 2, 3)), rtol=1e-6)
+
+
+def make(strategy=None, shared=False, saliency_loss="margin", every=1):
+    with (strategy or tf.distribute.get_strategy()).scope():
+        keras.utils.set_random_seed(3)
+        model = models.DSaH(backbones.SmallCNN((4, 8), 1), 12, num_train=16, num_classes=3,
+                            attention_backbone=None if shared else backbones.SmallCNN((4,), 1),
+                            saliency_loss=saliency_loss, attention_every=every, head_activation="tanh")
+        model(tf.zeros([1, 16, 16, 3]))
+        model.build_optimizers(lambda: keras.optimizers.SGD(0.5))
+    return model
+
+
+def batch_of(rng, n=8):
+    return {"image": rng.uniform(0, 255, size=(n, 16, 16, 3)).astype(np.float32),
+            "label": np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)],
+            "index": rng.permutation(16)[:n].astype(np.int64)}
+
+
+def test_round_trip_and_outputs(tmp_path, rng):
+    model = make()
+    images = rng.uniform(0, 255, size=(2, 16, 16, 3)).astype(np.float32)
+    mask = model.saliency(images).numpy()
+    assert mask.shape == (2, 16, 16, 1)
+    np.testing.assert_allclose(mask, 1 / (1 + np.exp(-3.0)), rtol=1e-6)  # starts at sigmoid(3)
+    expected = model(images).numpy()
+    np.testing.assert_allclose(expected, model.hash(images * mask).numpy(), rtol=1e-5, atol=1e-5)
+    path = str(tmp_path / "dsah.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is models.DSaH
+    for key in ("saliency_loss", "margin", "area_weight", "attention_every", "mask_initial_bias", "bits"):
+        assert loaded.get_config()[key] == model.get_config()[key]
+    assert loaded.attention_backbone.widths == (4,)
+    np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("saliency_loss", ["margin", "semantic"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_each_step_updates_only_its_network(rng, saliency_loss, shared):
+    model = make(shared=shared, saliency_loss=saliency_loss)
+    hash_before = [v.numpy() for v in model._hash_variables()]
+    attention_before = [v.numpy() for v in model._attention_variables()]
+    if shared:
+        assert len(attention_before) == 2  # only the scoring conv's kernel and bias
+    logs = model.train_step(batch_of(rng))
+    assert np.isfinite(float(logs["loss"])) and np.isfinite(float(logs["saliency_loss"]))
+    assert any(not np.allclose(a, v.numpy()) for a, v in zip(hash_before, model._hash_variables()))
+    assert any(not np.allclose(a, v.numpy()) for a, v in zip(attention_before, model._attention_variables()))
+    assert np.abs(model.bank_codes.numpy()).sum() > 0
+
+
+def test_attention_every_skips_steps(rng):
+    model = make(every=2)
+    before = [v.numpy() for v in model._attention_variables()]
+    model.train_step(batch_of(rng))  # iterations becomes 1 after the H step: not due
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model._attention_variables()))
+    model.train_step(batch_of(rng))  # iterations 2: due
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, model._attention_variables()))
+
+
+def test_two_replicas_equal_one(rng):
+    data = batch_of(rng, 16)
+
+    def run(replicas):
+        strategy = strategy_lib.make_strategy(replicas)
+        model = make(strategy)
+        dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(data).batch(16))
+
+        @tf.function
+        def step(b):
+            logs = strategy.run(model.train_step, args=(b,))
+            return {k: strategy.reduce("SUM", v, axis=None) for k, v in logs.items()}
+
+        logs = {k: float(v) for k, v in step(next(iter(dataset))).items()}
+        return logs, [w.numpy() for w in model.weights]
+
+    logs1, weights1 = run(1)
+    logs2, weights2 = run(2)
+    for key in logs1:
+        assert logs2[key] == pytest.approx(logs1[key], rel=1e-4, abs=1e-5), key
+    for w1, w2 in zip(weights1, weights2):
+        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+
+
+def test_training_loop_runs_and_resumes_dsah(tmp_path):
+    config = tiny_config(method="dsah", **{"train.epochs": 1})
+    report = loop.train_and_evaluate(config, str(tmp_path))
+    assert report["method"] == "dsah" and 0 <= report["map_all"] <= 1
+    resumed, _, _, stats = loop.train(tiny_config(method="dsah", **{"train.epochs": 2}), str(tmp_path))
+    assert stats["epochs"] == 2 and len(resumed.optimizer_variables()) > len(resumed.optimizer.variables)

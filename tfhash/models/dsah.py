@@ -1,0 +1,140 @@
+"""DSaH: deep saliency hashing (attention network + hashing network)."""
+
+import keras
+import tensorflow as tf
+
+from tfhash import losses
+from tfhash.layers import SaliencyMask
+from tfhash.models import base
+from tfhash.models.dpsh import DPSH
+
+SALIENCY_LOSSES = ("margin", "semantic")
+
+
+@keras.saving.register_keras_serializable(package="tfhash")
+class DSaH(DPSH):
+    """An attention network A gives a saliency mask S(x); the hashing network H codes
+    the salient image x * S(x). Codes: sign(H(x * S(x))).
+
+    Training alternates (every step by default):
+    - H step, A fixed: DPSH's semantic loss (memory bank) + quantisation on H(x * S(x));
+    - A step, H fixed: the saliency loss, `saliency_loss`:
+      "margin": per pair of the global batch, max(0, m + l_ij(salient) - l_ij(original));
+      "semantic": the semantic loss through the fixed H + `area_weight * mean(S)`.
+
+    Args:
+      attention_backbone: backbone of A; None shares H's backbone (then the A step
+        trains only A's 1x1 scoring conv).
+      saliency_loss: "margin" or "semantic".
+      margin: the margin m of "margin".
+      area_weight: weight of the area term of "semantic".
+      attention_every: run the A step every this many steps.
+      mask_initial_bias: starting bias of A's scoring conv (sigmoid(3) = 0.95).
+      (and DPSH's arguments: num_train, num_classes, quant_weight, ...)
+
+    Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
+    arXiv 1807.01459 / TIP 2020. The losses' exact forms are our reconstruction
+    (../shared/design/METHODS.md).
+    """
+
+    def __init__(self, backbone, bits, num_train, num_classes, attention_backbone=None,
+                 saliency_loss="margin", margin=1.0, area_weight=0.1, attention_every=1,
+                 mask_initial_bias=3.0, **kwargs):
+        super().__init__(backbone, bits, num_train, num_classes, **kwargs)
+        if saliency_loss not in SALIENCY_LOSSES:
+            raise ValueError(f"saliency_loss must be one of {SALIENCY_LOSSES}, got {saliency_loss!r}")
+        if int(attention_every) < 1:
+            raise ValueError(f"attention_every must be >= 1, got {attention_every}")
+        self.attention_backbone = attention_backbone
+        self.saliency_loss = saliency_loss
+        self.margin = float(margin)
+        self.area_weight = float(area_weight)
+        self.attention_every = int(attention_every)
+        self.mask_initial_bias = float(mask_initial_bias)
+        self.attention = SaliencyMask(attention_backbone if attention_backbone is not None else backbone,
+                                      initial_bias=self.mask_initial_bias)
+
+    def saliency(self, images, training=False):
+        """Saliency maps S(x) in [0, 1], `(batch, H, W, 1)`."""
+        return self.attention(images, training=training)
+
+    def call(self, images, training=False):
+        return self.hash(images * self.saliency(images, training=training), training=training)
+
+    def _hash_variables(self):
+        return self.backbone.trainable_variables + self.head.trainable_variables
+
+    def _attention_variables(self):
+        hashing = {id(v) for v in self._hash_variables()}
+        return [v for v in self.attention.trainable_variables if id(v) not in hashing]
+
+    def build_optimizers(self, make_optimizer):
+        self.compile(optimizer=make_optimizer())
+        self.optimizer.build(self._hash_variables())
+        self.attention_optimizer = make_optimizer()
+        self.attention_optimizer.build(self._attention_variables())
+
+    def optimizer_variables(self):
+        return list(self.optimizer.variables) + list(self.attention_optimizer.variables)
+
+    def _attention_loss(self, images, batch):
+        mask = self.saliency(images, training=True)
+        salient = self.hash(images * mask, training=False)  # H fixed: no update, no BN stats
+        if self.saliency_loss == "semantic":
+            semantic, _ = self.bank_loss(salient, batch, update_bank=False)
+            area = tf.reduce_sum(losses.mask_area(mask))
+            global_batch = tf.cast(tf.shape(base.replica_gather(batch["index"]))[0], tf.float32)
+            return semantic + self.area_weight * area / global_batch, mask
+        original = tf.stop_gradient(self.hash(images, training=False))
+        all_salient = base.replica_gather(salient)  # (global, bits), differentiable
+        all_original = base.replica_gather(original)
+        similarity = losses.label_similarity(batch["label"], base.replica_gather(batch["label"]))
+        pairs = losses.saliency_margin(salient, all_salient, original, all_original, similarity,
+                                       self.margin)
+        global_batch = tf.cast(tf.shape(all_salient)[0], tf.float32)
+        return tf.reduce_sum(pairs) / (global_batch * global_batch), mask
+
+    def train_step(self, batch):
+        images = batch["image"]
+        # H step, A fixed
+        mask = tf.stop_gradient(self.saliency(images, training=False))
+        hash_vars = self._hash_variables()
+        with tf.GradientTape() as tape:
+            codes = self.hash(images * mask, training=True)
+            loss, logs = self.bank_loss(codes, batch, update_bank=True)
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, hash_vars), hash_vars))
+        # A step, H fixed (every `attention_every` H steps)
+        attention_vars = self._attention_variables()
+
+        def attention_step():
+            with tf.GradientTape() as tape:
+                saliency_loss, new_mask = self._attention_loss(images, batch)
+            grads = tape.gradient(saliency_loss, attention_vars)
+            self.attention_optimizer.apply_gradients(zip(grads, attention_vars))
+            return saliency_loss, tf.reduce_mean(new_mask)
+
+        if self.attention_every == 1:
+            saliency_loss, mask_mean = attention_step()
+        else:
+            due = tf.equal(self.optimizer.iterations % self.attention_every, 0)
+            saliency_loss, mask_mean = tf.cond(
+                due, attention_step, lambda: (tf.constant(0.0), tf.reduce_mean(mask)))
+        # mask_mean is per replica; scaled so that the sum over replicas is the mean
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        return dict(logs, loss=loss, saliency_loss=saliency_loss, mask_mean=mask_mean / replicas)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            attention_backbone=(None if self.attention_backbone is None
+                                else keras.saving.serialize_keras_object(self.attention_backbone)),
+            saliency_loss=self.saliency_loss, margin=self.margin, area_weight=self.area_weight,
+            attention_every=self.attention_every, mask_initial_bias=self.mask_initial_bias)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("attention_backbone") is not None:
+            config["attention_backbone"] = keras.saving.deserialize_keras_object(config["attention_backbone"])
+        return super().from_config(config)

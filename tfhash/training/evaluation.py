@@ -10,7 +10,7 @@ from absl import logging
 
 from tfhash import data as data_lib
 from tfhash import retrieval
-from tfhash.training import config_files
+from tfhash.training import config_files, figures
 
 REPORT_FILE = "report.json"
 CODES_FILE = "codes.npz"
@@ -124,6 +124,10 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
                         query_items=split.query, db_items=split.database)
     _write_json(os.path.join(workdir, REPORT_FILE), report)
     _plot(workdir, curves, config.bits)
+    figures.retrieval_figure(os.path.join(workdir, "retrieval.png"), source, split, query_codes, db_codes)
+    if hasattr(model, "saliency"):
+        figures.saliency_figure(os.path.join(workdir, "saliency.png"), model, source, split,
+                                config.data.image_size)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
     with writer.as_default():
         for key in ("map_all", f"map_at_{config.eval.top_k}", f"precision_at_radius_{config.eval.radius}"):

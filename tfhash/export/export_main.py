@@ -23,11 +23,10 @@ flags.mark_flag_as_required("workdir")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from tfhash.training import config_files, strategy
+    from tfhash.training import config_files
 
     try:
-        config = config_files.load_workdir_config(FLAGS.workdir)
-        strategy.configure_cpu_replicas(config.num_cpu_replicas)
+        config = config_files.load_workdir_config(FLAGS.workdir, configure_devices=True)
         import numpy as np
 
         from tfhash import export

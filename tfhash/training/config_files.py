@@ -83,8 +83,17 @@ def save_config(config, workdir):
     os.replace(tmp, path)
 
 
-def load_workdir_config(workdir):
-    """The config a workdir was trained with, as a ConfigDict."""
+def load_workdir_config(workdir, configure_devices=False):
+    """The config a workdir was trained with, as a ConfigDict.
+
+    With `configure_devices`, also sets up the logical CPU devices the run used
+    (which must happen before TensorFlow initialises its devices)."""
+    if configure_devices:
+        config = load_workdir_config(workdir)
+        from tfhash.training import strategy
+
+        strategy.configure_cpu_replicas(config.num_cpu_replicas)
+        return config
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         raise ValueError(f"{workdir} has no {CONFIG_FILE}: it is not a tfhash-train workdir")

@@ -71,6 +71,13 @@ absl::Status ReadCodes(OpKernelContext* context, CodesView* view) {
   return absl::OkStatus();
 }
 
+// ReadCodes, then the [q, n] output.
+absl::Status ReadDistance(OpKernelContext* context, CodesView* view, Tensor** distances) {
+  TF_RETURN_IF_ERROR(ReadCodes(context, view));
+  return context->allocate_output(0, TensorShape({view->num_queries, view->num_database}),
+                                  distances);
+}
+
 // ReadCodes, then k (a host scalar, 1 <= k <= n), then the two outputs.
 absl::Status ReadTopK(OpKernelContext* context, CodesView* view, int64_t* k, Tensor** distances,
                       Tensor** indices) {
@@ -95,10 +102,8 @@ class PackedHammingDistanceOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     CodesView view;
-    OP_REQUIRES_OK(context, ReadCodes(context, &view));
     Tensor* distances = nullptr;
-    OP_REQUIRES_OK(context, context->allocate_output(
-                                0, TensorShape({view.num_queries, view.num_database}), &distances));
+    OP_REQUIRES_OK(context, ReadDistance(context, &view, &distances));
     cpu::Distance(view, distances->flat<int32_t>().data(),
                   const_cast<DeviceBase::CpuWorkerThreads*>(
                       context->device()->tensorflow_cpu_worker_threads()),
@@ -142,10 +147,8 @@ class PackedHammingDistanceGpuOp : public OpKernel {
 
   void Compute(OpKernelContext* context) override {
     CodesView view;
-    OP_REQUIRES_OK(context, ReadCodes(context, &view));
     Tensor* distances = nullptr;
-    OP_REQUIRES_OK(context, context->allocate_output(
-                                0, TensorShape({view.num_queries, view.num_database}), &distances));
+    OP_REQUIRES_OK(context, ReadDistance(context, &view, &distances));
     int32_t* out = distances->flat<int32_t>().data();
     for (int64_t start = 0; start < view.num_queries; start += 65535) {
       const int64_t count = std::min<int64_t>(65535, view.num_queries - start);

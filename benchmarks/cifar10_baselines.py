@@ -11,6 +11,7 @@ are reused, so the script can be stopped and started again.
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -76,7 +77,8 @@ def table(results, walls, methods, bits_list, epochs):
         "|---|" + "---|" * len(bits_list),
     ]
     for method in methods:
-        cells = [f"{results[(method, b)]['map_all']:.4f}" for b in bits_list]
+        # truncated, never rounded up
+        cells = [f"{math.floor(results[(method, b)]['map_all'] * 1e4) / 1e4:.4f}" for b in bits_list]
         lines.append(f"| {method.upper()} | " + " | ".join(cells) + " |")
     train = [r["train_seconds"] for r in results.values()]
     total_minutes = sum(walls.values()) / 60

@@ -1,7 +1,8 @@
 """DSH, 32 bits, on scikit-learn's digits upsampled to 32 px: the README's first command.
 
 COMMAND:  tfhash-train --config=configs/demo.py --workdir=runs/demo
-EXPECTED: see README.md "Demo" for the measured mAP@all and time (2 CPU cores).
+EXPECTED: mAP@all 0.8360 (300 queries, 1,497 database items); 60.1 s of training,
+          1 min 10 s for the whole command (2 CPU cores, measured 2026-11-22).
 """
 
 from configs import default

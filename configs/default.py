@@ -21,7 +21,8 @@ def get_config():
     config.num_cpu_replicas = 0
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = "digits"  # digits | folder:<path> | list:<file>[@root] | tfds:<name>
+    # digits | patches | folder:<path> | list:<file.txt|file.csv>[@root] | tfds:<name>
+    config.data.source = "digits"
     config.data.protocol = "per_class"  # cifar10-1 | per_class | fixed | official
     config.data.seed = 0  # the split's seed (kept apart from config.seed on purpose)
     config.data.query_per_class = 30  # per_class
@@ -53,12 +54,15 @@ def get_config():
     config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper
 
     config.dsah = ml_collections.ConfigDict()  # also uses dpsh.quant_weight
-    config.dsah.saliency_loss = "margin"  # margin | semantic
-    config.dsah.margin = 1.0
-    config.dsah.area_weight = 0.1  # semantic: weight of mean(S)
+    # defaults chosen on the coloured-patch probe (README "DSaH"), where the margin
+    # form and unnormalised maps did not attend
+    config.dsah.saliency_loss = "semantic"  # semantic | margin
+    config.dsah.margin = 1.0  # margin
+    config.dsah.area_weight = 1.0  # weight of mean(S) in the A step (both forms)
     config.dsah.attention_every = 1  # A step every this many H steps
     config.dsah.share_backbone = False  # A reuses H's backbone (trains only its 1x1 conv)
-    config.dsah.mask_initial_bias = 3.0  # sigmoid(3) = 0.95: start from the whole image
+    config.dsah.mask_initial_bias = 0.0  # bias of A's 1x1 conv (zero kernel: uniform start)
+    config.dsah.mask_normalization = "max"  # max (each map / its maximum) | none
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

@@ -67,6 +67,63 @@ def test_list_source_errors_name_the_line(tmp_path):
         data.load_source(f"list:{tmp_path / 'bad.txt'}")
 
 
+def test_csv_list_source_with_class_names(tmp_path, rng):
+    """The Flowers-17 layout: labels.csv with file,label,class_name beside images/."""
+    for i in range(5):
+        write_image(str(tmp_path / "images" / f"{i}.jpg"), rng)
+    rows = ["file,label,class_name", "images/0.jpg,0,daffodil", "images/1.jpg,2,bluebell",
+            "images/2.jpg,0,daffodil", "images/3.jpg,1,snowdrop", "images/4.jpg,2,bluebell"]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    source = data.load_source(f"list:{tmp_path / 'labels.csv'}")
+    assert source.class_names == ["daffodil", "snowdrop", "bluebell"] and not source.multi_label
+    np.testing.assert_array_equal(source.labels.argmax(axis=1), [0, 2, 0, 1, 2])
+    assert source.describe(3).endswith(os.path.join("images", "3.jpg"))
+    assert list(source.images([4]).as_numpy_iterator())[0].shape == (10, 12, 3)
+    # another image root
+    other = data.load_source(f"list:{tmp_path / 'labels.csv'}@/elsewhere")
+    assert other.describe(0) == os.path.join("/elsewhere", "images", "0.jpg")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("path,label\na.jpg,0\n", r"missing \['file'\]"),
+    ("file,label\na.jpg,red\n", r"labels.csv:2: label must be a class id, got 'red'"),
+    ("file,label,class_name\na.jpg,0,rose\nb.jpg,0,tulip\n", r"labels.csv:3: class 0 is named both"),
+    ("file,label\n", "has no items"),
+])
+def test_csv_list_errors(tmp_path, text, message):
+    (tmp_path / "labels.csv").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        data.load_source(f"list:{tmp_path / 'labels.csv'}")
+
+
+def test_patches_source_class_is_the_square_colour():
+    from tfhash.data import synthetic
+
+    source, corners = synthetic.colour_patches(per_class=5, size=20, patch=4, seed=3)
+    assert len(source) == 20 and source.class_names == ["red", "green", "blue", "yellow"]
+    for image, label, (y, x) in zip(source.array, source.labels, corners):
+        square = image[y:y + 4, x:x + 4].reshape(-1, 3)
+        assert (square == synthetic.PATCH_COLOURS[label.argmax()]).all()
+    assert data.load_source("patches").array.shape == (240, 24, 24, 3)
+    maps = np.zeros((20, 20, 20))
+    maps[0, corners[0][0]:corners[0][0] + 4, corners[0][1]:corners[0][1] + 4] = 1.0
+    inside, outside = synthetic.patch_saliency(maps, corners, 4)
+    assert inside[0] == 1.0 and outside[0] == 0.0 and inside[1:].max() <= 1.0
+
+
+def test_tfds_fine_grained_sets_are_read_by_name():
+    """The keys and splits tfhash would read (builder metadata ships with the code)."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from tfhash.data import tfds_source
+
+    for name in tfds_source.FINE_GRAINED:
+        features = tfds.builder(name).info.features
+        assert tfds_source._find_keys(features) == ("image", "label", False), name
+    assert tfds_source._split_order(["test", "validation", "train"]) == ["train", "validation", "test"]
+    assert tfds_source._split_order([]) == ["train", "test"]
+    assert tfds_source._split_order(["extra", "train"]) == ["train", "extra"]
+
+
 def test_unknown_source_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown data source 'mnist'"):
         data.load_source("mnist")

@@ -6,8 +6,12 @@ of raw images. Sources are named by a spec string:
 
 - ``digits``: scikit-learn's bundled handwritten digits (the embedded default),
 - ``folder:<path>``: one subfolder per class, with ``train/`` and ``test/`` kept,
-- ``list:<file>[@<image_root>]``: ``relative/path.jpg 0 1 0 ...`` per line,
-- ``tfds:<name>``: a TensorFlow Datasets image set (train and test splits).
+- ``list:<file>[@<image_root>]``: ``relative/path.jpg 0 1 0 ...`` per line, or a
+  ``.csv`` file with a header and columns ``file,label[,class_name]`` (one class id
+  per line, as in the Flowers-17 copy in ../shared/data),
+- ``tfds:<name>``: a TensorFlow Datasets image set (all its splits),
+- ``patches``: synthetic noise images whose class is a coloured square
+  (tfhash.data.synthetic; checks that an attention method attends).
 """
 
 import hashlib
@@ -178,8 +182,42 @@ def load_folder(path):
     return FileSource(f"folder:{path}", paths, _one_hot(ids, len(class_names)), class_names, test_flags)
 
 
+def _read_label_csv(list_file, root):
+    """`file,label[,class_name]` rows (header first): single-label items."""
+    import csv
+
+    with open(list_file, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"file", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(
+                f"{list_file}: a CSV list needs the columns file,label[,class_name]; "
+                f"missing {sorted(missing)} in header {reader.fieldnames}")
+        paths, ids, names = [], [], {}
+        for number, row in enumerate(reader, start=2):
+            try:
+                class_id = int(row["label"])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{list_file}:{number}: label must be a class id, got {row['label']!r}") from None
+            if class_id < 0:
+                raise ValueError(f"{list_file}:{number}: negative class id {class_id}")
+            name = row.get("class_name") or str(class_id)
+            if names.setdefault(class_id, name) != name:
+                raise ValueError(f"{list_file}:{number}: class {class_id} is named both "
+                                 f"{names[class_id]!r} and {name!r}")
+            paths.append(os.path.join(root, row["file"]))
+            ids.append(class_id)
+    if not paths:
+        raise ValueError(f"list file {list_file!r} has no items")
+    num_classes = max(ids) + 1
+    class_names = [names.get(c, str(c)) for c in range(num_classes)]
+    return paths, _one_hot(ids, num_classes), class_names
+
+
 def load_list(spec):
-    """`file[@image_root]`: lines `relative/path.jpg 0 1 0 ...` (multi-hot labels).
+    """`file[@image_root]`: lines `relative/path.jpg 0 1 0 ...` (multi-hot labels), or
+    a `.csv` with columns `file,label[,class_name]` (class ids).
 
     The image root defaults to the list file's directory.
     """
@@ -187,6 +225,9 @@ def load_list(spec):
     if not os.path.isfile(list_file):
         raise ValueError(f"list file {list_file!r} does not exist")
     root = root or os.path.dirname(os.path.abspath(list_file))
+    if list_file.lower().endswith(".csv"):
+        paths, labels, names = _read_label_csv(list_file, root)
+        return FileSource(f"list:{spec}", paths, labels, names)
     paths, rows = [], []
     with open(list_file) as f:
         for number, line in enumerate(f, start=1):
@@ -218,6 +259,10 @@ def load_source(spec, digits_size=32):
     """Makes the Source named by `spec` (see the module docstring)."""
     if spec == "digits":
         return load_digits(digits_size)
+    if spec == "patches":
+        from tfhash.data import synthetic
+
+        return synthetic.colour_patches()[0]
     kind, sep, rest = spec.partition(":")
     if sep and rest:
         if kind == "folder":
@@ -229,6 +274,6 @@ def load_source(spec, digits_size=32):
 
             return tfds_source.load_tfds(rest)
     raise ValueError(
-        f"unknown data source {spec!r}; expected 'digits', 'folder:<path>', "
+        f"unknown data source {spec!r}; expected 'digits', 'patches', 'folder:<path>', "
         "'list:<file>[@<image_root>]' or 'tfds:<name>'"
     )

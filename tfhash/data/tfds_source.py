@@ -7,7 +7,8 @@ from tfhash.data import sources
 
 
 class TfdsSource(sources.Source):
-    """The train and test splits of a TFDS image set as one list of items."""
+    """All splits of a TFDS image set as one list of items (train first, test last);
+    items of the "test" split are the official queries."""
 
     def __init__(self, name, builder, split_names, image_key, labels, class_names, is_test):
         super().__init__(name, labels, class_names, is_test)
@@ -44,18 +45,38 @@ class TfdsSource(sources.Source):
 
 
 def _find_keys(features):
+    """The image feature and the label feature; "image" and "label" win when several
+    qualify (caltech_birds2011 also has a segmentation-mask image)."""
     import tensorflow_datasets as tfds
 
-    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
-    label_key, multi = None, False
+    images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+    image_key = "image" if "image" in images else (images[0] if images else None)
+    labels = {}
     for key, feature in features.items():
         if isinstance(feature, tfds.features.ClassLabel):
-            label_key = label_key or key
+            labels[key] = False
         elif isinstance(feature, tfds.features.Sequence) and isinstance(
             feature.feature, tfds.features.ClassLabel
         ):
-            label_key, multi = label_key or key, label_key is None
-    return image_key, label_key, multi
+            labels[key] = True
+    preferred = [k for k in ("label", "labels") if k in labels] + list(labels)
+    label_key = preferred[0] if preferred else None
+    return image_key, label_key, labels.get(label_key, False)
+
+
+# Fine-grained sets the DSaH results are about, for users with internet (each has an
+# "image" and a "label" feature; read as train [+ validation] + test).
+FINE_GRAINED = ("oxford_flowers102", "stanford_dogs", "caltech_birds2011")
+
+
+def _split_order(known):
+    """All the builder's splits, train first and test last; train and test when the
+    builder has no split metadata (as under tfds.testing.mock_data)."""
+    if not known:
+        return ["train", "test"]
+    first = [s for s in ("train", "validation") if s in known]
+    last = [s for s in ("test",) if s in known]
+    return first + sorted(s for s in known if s not in first + last) + last
 
 
 def load_tfds(name):
@@ -72,9 +93,7 @@ def load_tfds(name):
         )
     label_feature = builder.info.features[label_key]
     class_names = (label_feature.feature if multi else label_feature).names
-    known = list(builder.info.splits)
-    # No split metadata (as under tfds.testing.mock_data): ask for train and test.
-    split_names = [s for s in ("train", "test") if s in known or not known] or known
+    split_names = _split_order(list(builder.info.splits))
     rows, is_test = [], []
     for split in split_names:
         ds = builder.as_dataset(split=split, shuffle_files=False, decoders={
@@ -84,7 +103,7 @@ def load_tfds(name):
             row[np.atleast_1d(label)] = 1.0
             rows.append(row)
             is_test.append(split == "test")
-    has_test = "test" in split_names and "train" in split_names
+    has_test = "test" in split_names and len(split_names) > 1
     return TfdsSource(
         f"tfds:{name}", builder, split_names, image_key, np.stack(rows), class_names,
         np.array(is_test) if has_test else None,

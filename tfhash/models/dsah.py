@@ -19,17 +19,23 @@ class DSaH(DPSH):
     Training alternates (every step by default):
     - H step, A fixed: DPSH's semantic loss (memory bank) + quantisation on H(x * S(x));
     - A step, H fixed: the saliency loss, `saliency_loss`:
+      "semantic" (default): the semantic loss through the fixed H;
       "margin": per pair of the global batch, max(0, m + l_ij(salient) - l_ij(original));
-      "semantic": the semantic loss through the fixed H + `area_weight * mean(S)`.
+      both plus the area term `area_weight * mean(S)` against the all-ones mask.
+
+    The maps are max-normalised by default (`mask_normalization`). Both defaults were
+    chosen on the coloured-patch probe (README "DSaH"): unnormalised maps, and the
+    margin form, did not attend there.
 
     Args:
       attention_backbone: backbone of A; None shares H's backbone (then the A step
         trains only A's 1x1 scoring conv).
-      saliency_loss: "margin" or "semantic".
+      saliency_loss: "semantic" or "margin".
       margin: the margin m of "margin".
-      area_weight: weight of the area term of "semantic".
+      area_weight: weight of the area term.
       attention_every: run the A step every this many steps.
-      mask_initial_bias: starting bias of A's scoring conv (sigmoid(3) = 0.95).
+      mask_initial_bias: starting bias of A's scoring conv.
+      mask_normalization: "max" (each map divided by its maximum) or "none".
       (and DPSH's arguments: num_train, num_classes, quant_weight, ...)
 
     Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
@@ -38,8 +44,8 @@ class DSaH(DPSH):
     """
 
     def __init__(self, backbone, bits, num_train, num_classes, attention_backbone=None,
-                 saliency_loss="margin", margin=1.0, area_weight=0.1, attention_every=1,
-                 mask_initial_bias=3.0, **kwargs):
+                 saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,
+                 mask_initial_bias=0.0, mask_normalization="max", **kwargs):
         super().__init__(backbone, bits, num_train, num_classes, **kwargs)
         if saliency_loss not in SALIENCY_LOSSES:
             raise ValueError(f"saliency_loss must be one of {SALIENCY_LOSSES}, got {saliency_loss!r}")
@@ -51,8 +57,10 @@ class DSaH(DPSH):
         self.area_weight = float(area_weight)
         self.attention_every = int(attention_every)
         self.mask_initial_bias = float(mask_initial_bias)
+        self.mask_normalization = mask_normalization
         self.attention = SaliencyMask(attention_backbone if attention_backbone is not None else backbone,
-                                      initial_bias=self.mask_initial_bias)
+                                      initial_bias=self.mask_initial_bias,
+                                      normalize=mask_normalization)
 
     def saliency(self, images, training=False):
         """Saliency maps S(x) in [0, 1], `(batch, H, W, 1)`."""
@@ -80,19 +88,18 @@ class DSaH(DPSH):
     def _attention_loss(self, images, batch):
         mask = self.saliency(images, training=True)
         salient = self.hash(images * mask, training=False)  # H fixed: no update, no BN stats
+        global_batch = tf.cast(tf.shape(base.replica_gather(batch["index"]))[0], tf.float32)
+        area = self.area_weight * tf.reduce_sum(losses.mask_area(mask)) / global_batch
         if self.saliency_loss == "semantic":
             semantic, _ = self.bank_loss(salient, batch, update_bank=False)
-            area = tf.reduce_sum(losses.mask_area(mask))
-            global_batch = tf.cast(tf.shape(base.replica_gather(batch["index"]))[0], tf.float32)
-            return semantic + self.area_weight * area / global_batch, mask
+            return semantic + area, mask
         original = tf.stop_gradient(self.hash(images, training=False))
         all_salient = base.replica_gather(salient)  # (global, bits), differentiable
         all_original = base.replica_gather(original)
         similarity = losses.label_similarity(batch["label"], base.replica_gather(batch["label"]))
         pairs = losses.saliency_margin(salient, all_salient, original, all_original, similarity,
                                        self.margin)
-        global_batch = tf.cast(tf.shape(all_salient)[0], tf.float32)
-        return tf.reduce_sum(pairs) / (global_batch * global_batch), mask
+        return tf.reduce_sum(pairs) / (global_batch * global_batch) + area, mask
 
     def train_step(self, batch):
         images = batch["image"]
@@ -129,7 +136,8 @@ class DSaH(DPSH):
             attention_backbone=(None if self.attention_backbone is None
                                 else keras.saving.serialize_keras_object(self.attention_backbone)),
             saliency_loss=self.saliency_loss, margin=self.margin, area_weight=self.area_weight,
-            attention_every=self.attention_every, mask_initial_bias=self.mask_initial_bias)
+            attention_every=self.attention_every, mask_initial_bias=self.mask_initial_bias,
+            mask_normalization=self.mask_normalization)
         return config
 
     @classmethod

@@ -1,0 +1,192 @@
+"""DPSH, DSH and DSaH with the small CNN at 12, 24, 32 and 48 bits: the mAP@all table
+for CIFAR-10 (cifar10-1) or Oxford Flowers-17 (per-class protocol).
+
+Not part of CI. Reads the data from ../shared/data (or --archive), extracts it once
+under ~/.cache/tfhash, trains one run per (method, bits) with `tfhash-train` and
+configs/<method>_<dataset>.py, and writes the table to
+benchmarks/results/<dataset>_table.md and into README.md between its
+`<dataset>-table` markers. Finished runs (report.json with the same epochs) are
+reused, so the script can be stopped and started again.
+
+  python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
+  python benchmarks/method_table.py --dataset=flowers17 [--epochs=...] [--bits=12,24,32,48]
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tarfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(REPO, "..", "shared", "data")
+CACHE = os.path.expanduser("~/.cache/tfhash")
+
+DATASETS = {
+    "cifar10": dict(
+        archive=os.path.join(SHARED, "cifar10-jpeg.tar.gz"),
+        extract_dir=os.path.join(CACHE, "cifar10-jpeg"),
+        source=lambda root: f"folder:{root}",
+        runs_dir=os.path.join(REPO, "runs", "cifar10_baselines"),
+        describe=(
+            "mAP@all on CIFAR-10 `cifar10-1` (1,000 queries, 5,000 training images, 59,000 "
+            "database images; JPEG copy from ../shared/data), small CNN (6 conv layers, "
+            "widths 32/64/128), 32 px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay "
+            "(configs/cifar10.py)."),
+    ),
+    "flowers17": dict(
+        archive=os.path.join(SHARED, "flowers17.tar.gz"),
+        extract_dir=CACHE,  # the archive holds flowers17/
+        source=lambda root: "list:" + os.path.join(root, "flowers17", "labels.csv"),
+        runs_dir=os.path.join(REPO, "runs", "flowers17"),
+        describe=(
+            "mAP@all on Oxford Flowers-17 (per-class protocol: 340 queries, 20 per class; "
+            "the other 1,020 images are database and training set; half-size JPEG copy "
+            "from ../shared/data), small CNN (6 conv layers, widths 32/64/128), {size} px, "
+            "{epochs} epochs, batch 64, Adam 1e-3 with cosine decay (configs/flowers17.py)."),
+    ),
+}
+METHOD_NOTES = (
+    "DPSH: memory bank, batch-normalised tanh hash layer (see \"DPSH from scratch\"); "
+    "DSH: linear hash layer, margin 2 x bits; DSaH: DPSH's hashing network on x * S(x), "
+    "attention network a second small CNN of the same widths, semantic saliency loss "
+    "with area weight 1, max-normalised maps (see \"DSaH\").")
+
+
+def extract(archive, target, marker_name):
+    """Unpacks the archive into `target` once (a marker file records completion)."""
+    marker = os.path.join(target, f".{marker_name}-extracted")
+    if os.path.exists(marker) or os.path.exists(os.path.join(target, ".extracted")):
+        return target
+    print(f"extracting {archive} to {target} ...", flush=True)
+    tmp = f"{target.rstrip(os.sep)}.partial-{marker_name}"
+    os.makedirs(tmp, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp, filter="data")
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(tmp):
+        destination = os.path.join(target, name)
+        if not os.path.exists(destination):
+            os.replace(os.path.join(tmp, name), destination)
+    open(marker, "w").close()
+    return target
+
+
+def run_one(dataset, method, bits, epochs, source, workdir, extra):
+    report_path = os.path.join(workdir, "report.json")
+    wall_path = os.path.join(workdir, "wall_seconds.txt")
+    if os.path.exists(report_path) and os.path.exists(wall_path):
+        with open(report_path) as f:
+            report = json.load(f)
+        if report.get("epochs") == epochs:
+            print(f"{method} {bits} bits: reusing {report_path}", flush=True)
+            with open(wall_path) as f:
+                return report, float(f.read())
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "tfhash-train"),
+        f"--config={REPO}/configs/{method}_{dataset}.py", f"--workdir={workdir}",
+        f"--config.bits={bits}", f"--config.train.epochs={epochs}",
+        f"--config.data.source={source}", *extra,
+    ]
+    print("$ " + " ".join(command), flush=True)
+    os.makedirs(os.path.dirname(workdir), exist_ok=True)
+    start = time.time()
+    with open(os.path.join(os.path.dirname(workdir), f"{method}_{bits}.log"), "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.time() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{method} {bits} bits failed (exit {result.returncode}); see its log")
+    with open(report_path) as f:
+        report = json.load(f)
+    with open(wall_path, "w") as f:
+        f.write(f"{wall:.1f}")
+    print(f"{method} {bits} bits: mAP@all {report['map_all']:.4f} in {wall / 60:.1f} min", flush=True)
+    return report, wall
+
+
+def table(dataset, results, walls, methods, bits_list, epochs, image_size, command):
+    lines = [
+        "| method | " + " | ".join(f"{b} bits" for b in bits_list) + " |",
+        "|---|" + "---|" * len(bits_list),
+    ]
+    for method in methods:
+        # truncated, never rounded up
+        cells = [f"{math.floor(results[(method, b)]['map_all'] * 1e4) / 1e4:.4f}" for b in bits_list]
+        lines.append(f"| {'DSaH' if method == 'dsah' else method.upper()} | " + " | ".join(cells) + " |")
+    per_method = []
+    for method in methods:
+        train = [results[(method, b)]["train_seconds"] / 60 for b in bits_list]
+        per_method.append(f"{method.upper() if method != 'dsah' else 'DSaH'} {min(train):.1f} to {max(train):.1f}")
+    total_minutes = sum(walls.values()) / 60
+    lines += [
+        "",
+        DATASETS[dataset]["describe"].format(epochs=epochs, size=image_size) + " " + METHOD_NOTES
+        + " Training minutes per run: " + ", ".join(per_method) + f"; the whole table (training, "
+        f"encoding and metrics) took {total_minutes:.0f} min on {os.cpu_count()} CPU cores "
+        f"({platform.processor() or platform.machine()}).",
+        "",
+        f"Command: `{command}`",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="cifar10")
+    parser.add_argument("--archive", default=None, help="default: the copy in ../shared/data")
+    parser.add_argument("--runs_dir", default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
+    parser.add_argument("--methods", default="dpsh,dsh,dsah")
+    parser.add_argument("--bits", default="12,24,32,48")
+    parser.add_argument("--no_readme", action="store_true", help="do not edit README.md")
+    args = parser.parse_args()
+    spec = DATASETS[args.dataset]
+    archive = args.archive or spec["archive"]
+    if not os.path.exists(archive):
+        print(f"skipped: {archive} is not there (see ../shared/data/README.md)")
+        return
+    root = extract(archive, spec["extract_dir"], args.dataset)
+    sys.path.insert(0, REPO)
+    from configs import cifar10, flowers17  # the shared settings
+
+    shared = {"cifar10": cifar10, "flowers17": flowers17}[args.dataset].get_config()
+    epochs = args.epochs or shared.train.epochs
+    methods = args.methods.split(",")
+    bits_list = [int(b) for b in args.bits.split(",")]
+    runs_dir = args.runs_dir or spec["runs_dir"]
+    results, walls = {}, {}
+    for method in methods:
+        for bits in bits_list:
+            key = (method, bits)
+            results[key], walls[key] = run_one(
+                args.dataset, method, bits, epochs, spec["source"](root),
+                os.path.join(runs_dir, f"{method}_{bits}"), [])
+    command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
+    if args.methods != "dpsh,dsh,dsah":
+        command += f" --methods={args.methods}"
+    text = table(args.dataset, results, walls, methods, bits_list, epochs,
+                 shared.data.image_size, command)
+    os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)
+    with open(os.path.join(REPO, "benchmarks", "results", f"{args.dataset}_table.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    if not args.no_readme:
+        start, end = f"<!-- {args.dataset}-table:start -->", f"<!-- {args.dataset}-table:end -->"
+        readme = os.path.join(REPO, "README.md")
+        with open(readme) as f:
+            content = f.read()
+        if start in content and end in content:
+            head, rest = content.split(start, 1)
+            _, tail = rest.split(end, 1)
+            with open(readme, "w") as f:
+                f.write(head + start + "\n" + text + "\n" + end + tail)
+        else:
+            print(f"README.md has no {start} ... {end} markers; table not inserted")
+
+
+if __name__ == "__main__":
+    main()

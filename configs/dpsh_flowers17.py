@@ -1,0 +1,18 @@
+"""DPSH with the small CNN on Oxford Flowers-17 (per-class protocol, 32 px), 32 bits by
+default; the shared setting and the data are described in configs/flowers17.py.
+
+COMMAND:  tfhash-train --config=configs/dpsh_flowers17.py --workdir=runs/dpsh_flowers17 \
+              --config.data.source=list:$HOME/.cache/tfhash/flowers17/labels.csv
+EXPECTED: (measured by benchmarks/method_table.py; filled in below)
+"""
+
+from configs import flowers17
+
+
+def get_config():
+    config = flowers17.get_config()
+    config.method = "dpsh"
+    # as configs/dpsh_cifar10.py: the paper's linear hash layer collapses from scratch
+    config.model.head_batch_norm = True
+    config.model.head_activation = "tanh"
+    return config

@@ -1,0 +1,22 @@
+"""DSaH (deep saliency hashing) with the small CNN on flowers17, 32 bits by default; the
+shared setting (split, image size, network widths, epochs, optimiser) is in
+configs/flowers17.py, so DSaH is compared with DPSH and DSH under the same budget.
+
+The hashing network H is DPSH's (memory bank, batch-normalised tanh hash layer); the
+attention network A is a second small CNN of the same widths. Saliency loss, area
+weight and mask normalisation are the defaults of configs/default.py (chosen on the
+coloured-patch probe; README "DSaH").
+
+COMMAND:  tfhash-train --config=configs/dsah_flowers17.py --workdir=runs/dsah_flowers17
+EXPECTED: (measured by benchmarks/method_table.py; filled in below)
+"""
+
+from configs import flowers17
+
+
+def get_config():
+    config = flowers17.get_config()
+    config.method = "dsah"
+    config.model.head_batch_norm = True
+    config.model.head_activation = "tanh"
+    return config

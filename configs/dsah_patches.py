@@ -3,7 +3,8 @@
 24 px uniform noise with one 6x6 square of pure colour at a random position; the
 colour (red, green, blue, yellow) is the class (tfhash.data.synthetic, source
 `patches`: 240 images, 10 queries and 40 training images per class). A tiny CNN
-(widths 8/16), 12 bits, 60 epochs; DSaH with the defaults of configs/default.py.
+(widths 8/16), 12 bits, 60 epochs; DSaH with the defaults of configs/default.py
+except `dsah.area_target` = 0 (with the default 0.5: inside 0.877, outside 0.618).
 
 COMMAND:  tfhash-train --config=configs/dsah_patches.py --workdir=runs/dsah_patches
           python benchmarks/dsah_patch_probe.py --seed=0   (adds the saliency numbers)
@@ -30,6 +31,7 @@ def get_config():
     config.model.convs_per_stage = 1
     config.model.head_batch_norm = True
     config.model.head_activation = "tanh"
+    config.dsah.area_target = 0.0  # the square is 6% of the image: no floor on the area
     config.train.epochs = 60
     config.train.batch_size = 32
     config.train.log_every = 1000

@@ -56,8 +56,8 @@ def test_round_trip_and_outputs(tmp_path, rng):
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is models.DSaH
-    for key in ("saliency_loss", "margin", "area_weight", "attention_every", "mask_initial_bias",
-                "mask_normalization", "bits"):
+    for key in ("saliency_loss", "margin", "area_weight", "area_target", "attention_every",
+                "mask_initial_bias", "mask_normalization", "bits"):
         assert loaded.get_config()[key] == model.get_config()[key]
     assert loaded.attention_backbone.widths == (4,)
     np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-5, atol=1e-5)
@@ -136,13 +136,19 @@ def test_mask_normalisation(rng):
 
 
 def test_semantic_attention_loss_is_bank_loss_plus_area(rng):
-    model = make(saliency_loss="semantic", area_weight=0.7)
+    model = make(saliency_loss="semantic", area_weight=0.7, area_target=0.0)
     model.attention.score.kernel.assign(rng.normal(size=model.attention.score.kernel.shape))
     batch = batch_of(rng)
     loss, mask = model._attention_loss(batch["image"], batch)
     semantic, _ = model.bank_loss(model.hash(batch["image"] * mask), batch, update_bank=False)
-    expected = float(semantic) + 0.7 * mask.numpy().mean()
-    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    areas = mask.numpy().mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(float(loss), float(semantic) + 0.7 * areas.mean(), rtol=1e-5)
+    # with a floor between the images' areas, only the images above it count
+    model.area_target = target = float(np.median(areas))
+    floored, _ = model._attention_loss(batch["image"], batch)
+    expected = float(semantic) + 0.7 * np.maximum(areas - target, 0).sum() / len(areas)
+    np.testing.assert_allclose(float(floored), expected, rtol=1e-5)
+    assert float(floored) < float(loss)
 
 
 def test_attention_attends(tmp_path):

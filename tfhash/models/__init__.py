@@ -28,7 +28,8 @@ def make_model(config, num_train, num_classes):
                     area_weight=config.dsah.area_weight,
                     attention_every=config.dsah.attention_every,
                     mask_initial_bias=config.dsah.mask_initial_bias,
-                    mask_normalization=config.dsah.mask_normalization, **common)
+                    mask_normalization=config.dsah.mask_normalization,
+                    area_target=config.dsah.area_target, **common)
     if config.method == "dsh":
         return DSH(backbone, alpha=config.dsh.alpha, margin=config.dsh.margin, **common)
     raise ValueError(f"unknown method {config.method!r}; expected one of {METHODS}")

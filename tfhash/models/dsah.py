@@ -21,7 +21,8 @@ class DSaH(DPSH):
     - A step, H fixed: the saliency loss, `saliency_loss`:
       "semantic" (default): the semantic loss through the fixed H;
       "margin": per pair of the global batch, max(0, m + l_ij(salient) - l_ij(original));
-      both plus the area term `area_weight * mean(S)` against the all-ones mask.
+      both plus the area term `area_weight * max(0, mean(S) - area_target)` per image,
+      against the all-ones mask.
 
     The maps are max-normalised by default (`mask_normalization`). Both defaults were
     chosen on the coloured-patch probe (README "DSaH"): unnormalised maps, and the
@@ -33,6 +34,8 @@ class DSaH(DPSH):
       saliency_loss: "semantic" or "margin".
       margin: the margin m of "margin".
       area_weight: weight of the area term.
+      area_target: the area term stops at this mean saliency (a floor: without it,
+        CIFAR-10 masks shrank to a few percent of the image).
       attention_every: run the A step every this many steps.
       mask_initial_bias: starting bias of A's scoring conv.
       mask_normalization: "max" (each map divided by its maximum) or "none".
@@ -45,7 +48,7 @@ class DSaH(DPSH):
 
     def __init__(self, backbone, bits, num_train, num_classes, attention_backbone=None,
                  saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,
-                 mask_initial_bias=0.0, mask_normalization="max", **kwargs):
+                 mask_initial_bias=0.0, mask_normalization="max", area_target=0.5, **kwargs):
         super().__init__(backbone, bits, num_train, num_classes, **kwargs)
         if saliency_loss not in SALIENCY_LOSSES:
             raise ValueError(f"saliency_loss must be one of {SALIENCY_LOSSES}, got {saliency_loss!r}")
@@ -58,6 +61,7 @@ class DSaH(DPSH):
         self.attention_every = int(attention_every)
         self.mask_initial_bias = float(mask_initial_bias)
         self.mask_normalization = mask_normalization
+        self.area_target = float(area_target)
         self.attention = SaliencyMask(attention_backbone if attention_backbone is not None else backbone,
                                       initial_bias=self.mask_initial_bias,
                                       normalize=mask_normalization)
@@ -89,7 +93,8 @@ class DSaH(DPSH):
         mask = self.saliency(images, training=True)
         salient = self.hash(images * mask, training=False)  # H fixed: no update, no BN stats
         global_batch = tf.cast(tf.shape(base.replica_gather(batch["index"]))[0], tf.float32)
-        area = self.area_weight * tf.reduce_sum(losses.mask_area(mask)) / global_batch
+        excess = tf.nn.relu(losses.mask_area(mask) - self.area_target)
+        area = self.area_weight * tf.reduce_sum(excess) / global_batch
         if self.saliency_loss == "semantic":
             semantic, _ = self.bank_loss(salient, batch, update_bank=False)
             return semantic + area, mask
@@ -137,7 +142,7 @@ class DSaH(DPSH):
                                 else keras.saving.serialize_keras_object(self.attention_backbone)),
             saliency_loss=self.saliency_loss, margin=self.margin, area_weight=self.area_weight,
             attention_every=self.attention_every, mask_initial_bias=self.mask_initial_bias,
-            mask_normalization=self.mask_normalization)
+            mask_normalization=self.mask_normalization, area_target=self.area_target)
         return config
 
     @classmethod

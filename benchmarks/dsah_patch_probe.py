@@ -11,6 +11,7 @@ also trains (asserting margins measured here). Not CI.
 
 import argparse
 import ast
+import math
 import os
 import sys
 import time
@@ -63,9 +64,12 @@ def main():
         section[name] = value if isinstance(section[name], str) else ast.literal_eval(value)
     start = time.time()
     map_all, inside, outside = run_probe(config, tempfile.mkdtemp())
+    def cut(value):  # truncated to 3 decimals, never rounded up
+        return f"{math.floor(value * 1e3) / 1e3:.3f}"
+
     print(f"DSaH ({config.dsah.saliency_loss}, mask {config.dsah.mask_normalization}), "
-          f"{args.epochs} epochs, seed {args.seed}: mAP@all {map_all:.3f} (chance about 0.25); "
-          f"saliency inside the square {inside:.3f}, outside {outside:.3f}; "
+          f"{args.epochs} epochs, seed {args.seed}: mAP@all {cut(map_all)} (chance about 0.25); "
+          f"saliency inside the square {cut(inside)}, outside {cut(outside)}; "
           f"{time.time() - start:.0f}s")
 
 

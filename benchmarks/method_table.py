@@ -54,7 +54,8 @@ METHOD_NOTES = (
     "DPSH: memory bank, batch-normalised tanh hash layer (see \"DPSH from scratch\"); "
     "DSH: linear hash layer, margin 2 x bits; DSaH: DPSH's hashing network on x * S(x), "
     "attention network a second small CNN of the same widths, semantic saliency loss "
-    "with area weight 1, max-normalised maps (see \"DSaH\").")
+    "with area weight 1 down to a floor of half the image, max-normalised maps "
+    "(see \"DSaH\").")
 
 
 def extract(archive, target, marker_name):

@@ -154,8 +154,9 @@ def test_semantic_attention_loss_is_bank_loss_plus_area(rng):
 def test_attention_attends(tmp_path):
     """configs/dsah_patches.py: the class is a small coloured square on noise. Measured
     with benchmarks/dsah_patch_probe.py (seeds 0, 1, 2): saliency inside the square
-    0.851 / 0.769 / 0.832 against 0.390 / 0.379 / 0.349 outside, mAP@all 0.926 / 1.0 /
-    1.0 (chance about 0.25). Unnormalised maps with the margin loss stayed uniform."""
+    0.851 / 0.769 / 0.831 against 0.389 / 0.379 / 0.348 outside, mAP@all 0.926 / 1.0 /
+    1.0 (chance about 0.25). The first version (unnormalised maps, margin loss, no
+    area term) kept more outside the square than inside."""
     from tfhash.data import synthetic
     from tfhash.training import config_files
 

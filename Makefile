@@ -1,4 +1,4 @@
-.PHONY: venv demo test bench metrics-speed
+.PHONY: venv demo test bench bench-flowers17 dsah-probe metrics-speed
 
 venv:
 	python3 -m venv .venv && .venv/bin/pip install -e ".[test,faiss,serving]"
@@ -10,7 +10,13 @@ test:
 	bash .ci/run
 
 bench: venv
-	.venv/bin/python benchmarks/cifar10_baselines.py
+	.venv/bin/python benchmarks/method_table.py --dataset=cifar10
+
+bench-flowers17: venv
+	.venv/bin/python benchmarks/method_table.py --dataset=flowers17
+
+dsah-probe: venv
+	.venv/bin/python benchmarks/dsah_patch_probe.py
 
 metrics-speed: venv
 	.venv/bin/python benchmarks/metrics_speed.py

@@ -5,7 +5,7 @@ COMMAND:  tfhash-train --config=configs/dpsh_cifar10.py --workdir=runs/dpsh_cifa
           (offline: --config.data.source=folder:<extracted cifar10-jpeg>)
 EXPECTED: mAP@all 0.4615 / 0.4214 / 0.3199 / 0.2467 at 12 / 24 / 32 / 48 bits; 5.8 to 6.9
           min of training per run on 2 CPU cores (measured by
-          `python benchmarks/cifar10_baselines.py --epochs=30`, JPEG copy of CIFAR-10).
+          `python benchmarks/method_table.py --dataset=cifar10 --epochs=30`, JPEG copy of CIFAR-10).
           The hash layer is batch-normalised with a tanh output, not the paper's
           linear layer, which collapses when trained from scratch (README "DPSH from
           scratch"); mAP falls with code length here, which is not understood yet.

@@ -4,16 +4,17 @@ configs/flowers17.py, so DSaH is compared with DPSH and DSH under the same budge
 
 The hashing network H is DPSH's (memory bank, batch-normalised tanh hash layer); the
 attention network A is a second small CNN of the same widths. Saliency loss, area
-weight and mask normalisation are the defaults of configs/default.py (chosen on the
-coloured-patch probe; README "DSaH").
+weight and floor, and mask normalisation are the defaults of configs/default.py
+(chosen on the coloured-patch probe and CIFAR-10; README "DSaH").
 
 COMMAND:  tfhash-train --config=configs/dsah_flowers17.py --workdir=runs/dsah_flowers17
 EXPECTED: mAP@all 0.2498 / 0.1879 / 0.1593 / 0.1299 at 12 / 24 / 32 / 48 bits; 5.0 to 5.3
           min of training per run on 2 CPU cores shared with another training run
-          (measured by `python benchmarks/method_table.py --dataset=flowers17 --epochs=30`). Below DPSH (same
-          hashing network) except at 12 bits, and far below DSH; the paper reports about
-          +12% mAP over DPSH on fine-grained sets with pretrained networks. The maps are
-          nearly the same centred blob for every image (README "DSaH").
+          (measured by `python benchmarks/method_table.py --dataset=flowers17
+          --epochs=30`). Below DPSH (same hashing network) except at 12 bits, and far
+          below DSH; the paper reports about +12% mAP over DPSH on fine-grained sets
+          with pretrained networks. The maps are nearly the same centred blob for
+          every image (README "DSaH on real images").
 """
 
 from configs import flowers17

@@ -20,11 +20,5 @@ def get_config():
     config.data.source = "tfds:cifar10"
     config.data.protocol = "cifar10-1"
     config.data.image_size = 32
-    config.model.backbone = "small_cnn"
-    config.model.widths = (32, 64, 128)
-    config.model.convs_per_stage = 2
-    config.train.epochs = 30
-    config.train.batch_size = 64
-    config.train.learning_rate = 1e-3
-    config.train.lr_schedule = "cosine"
+    default.small_cnn_budget(config)
     return config

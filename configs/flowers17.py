@@ -31,13 +31,7 @@ def get_config():
     config.data.train_per_class = 60
     config.data.train_in_database = True
     config.data.image_size = 32
-    config.model.backbone = "small_cnn"
-    config.model.widths = (32, 64, 128)
-    config.model.convs_per_stage = 2
-    config.train.epochs = 30
-    config.train.batch_size = 64
-    config.train.learning_rate = 1e-3
-    config.train.lr_schedule = "cosine"
+    default.small_cnn_budget(config)
     config.eval.top_k = 100
     config.eval.precision_ks = (1, 10, 50, 100)
     return config

@@ -77,7 +77,7 @@ def extract(archive, target, marker_name):
     return target
 
 
-def run_one(dataset, method, bits, epochs, source, workdir, extra):
+def run_one(dataset, method, bits, epochs, source, workdir):
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")
     if os.path.exists(report_path) and os.path.exists(wall_path):
@@ -91,7 +91,7 @@ def run_one(dataset, method, bits, epochs, source, workdir, extra):
         os.path.join(os.path.dirname(sys.executable), "tfhash-train"),
         f"--config={REPO}/configs/{method}_{dataset}.py", f"--workdir={workdir}",
         f"--config.bits={bits}", f"--config.train.epochs={epochs}",
-        f"--config.data.source={source}", *extra,
+        f"--config.data.source={source}",
     ]
     print("$ " + " ".join(command), flush=True)
     os.makedirs(os.path.dirname(workdir), exist_ok=True)
@@ -165,7 +165,7 @@ def main():
             key = (method, bits)
             results[key], walls[key] = run_one(
                 args.dataset, method, bits, epochs, spec["source"](root),
-                os.path.join(runs_dir, f"{method}_{bits}"), [])
+                os.path.join(runs_dir, f"{method}_{bits}"))
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
     if args.methods != "dpsh,dsh,dsah":
         command += f" --methods={args.methods}"

@@ -133,6 +133,10 @@ def test_mask_normalisation(rng):
     assert raw.std() > 0.01
     with pytest.raises(ValueError, match="normalize"):
         make(mask_normalization="softmax")
+    with pytest.raises(ValueError, match="area_target"):
+        make(area_target=1.5)
+    with pytest.raises(ValueError, match="area_weight"):
+        make(area_weight=-1.0)
 
 
 def test_semantic_attention_loss_is_bank_loss_plus_area(rng):

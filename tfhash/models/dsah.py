@@ -54,6 +54,10 @@ class DSaH(DPSH):
             raise ValueError(f"saliency_loss must be one of {SALIENCY_LOSSES}, got {saliency_loss!r}")
         if int(attention_every) < 1:
             raise ValueError(f"attention_every must be >= 1, got {attention_every}")
+        if float(area_weight) < 0:
+            raise ValueError(f"area_weight must be >= 0, got {area_weight}")
+        if not 0.0 <= float(area_target) <= 1.0:
+            raise ValueError(f"area_target is a mean saliency in [0, 1], got {area_target}")
         self.attention_backbone = attention_backbone
         self.saliency_loss = saliency_loss
         self.margin = float(margin)

@@ -10,6 +10,7 @@ Not CI. Reads each run's own config, split and latest checkpoint.
 """
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -25,22 +26,23 @@ from tfhash import retrieval  # noqa: E402
 from tfhash.training import config_files, evaluation, loop  # noqa: E402
 
 
-class _FixedMask:
-    """The hashing network on `images * mask` (mask 1 = no mask), for encode_items."""
+def fixed_mask_encoder(model, mask):
+    """The hashing network on `images * mask` (mask 1 = no mask), as an image encoder."""
+    mask = tf.constant(mask, tf.float32)
+    own = model.encoders()["image"]
 
-    def __init__(self, model, mask):
-        self._model = model
-        self._mask = tf.constant(mask, tf.float32)
+    def embed(images):
+        return model.hash(tf.cast(images, tf.float32) * mask, training=False)
 
-    def encode(self, images):
-        return retrieval.binarize(self._model.hash(images * self._mask, training=False))
+    return dataclasses.replace(own, embed=embed, encode=lambda x: retrieval.binarize(embed(x)))
 
 
 def query_maps(model, source, indices, config, limit=2000):
     """Saliency maps `(n, H, W)` of up to `limit` of the items."""
     indices = np.sort(np.asarray(indices))[:limit]
-    maps = [model.saliency(batch["image"]).numpy()[..., 0] for batch in
-            data_lib.eval_dataset(source, indices, config.data.image_size, config.eval.batch_size)]
+    maps = [model.saliency(tf.cast(batch["image"], tf.float32)).numpy()[..., 0] for batch in
+            data_lib.eval_dataset(source, indices, config.data.image_size, config.eval.batch_size,
+                                  ("image",))]
     return np.concatenate(maps)
 
 
@@ -52,13 +54,14 @@ def ablate(workdir):
     maps = query_maps(model, source, split.query, config)
     mean_map = maps.mean(axis=0)
     results = {}
-    encoders = (("with mask", model), ("without mask", _FixedMask(model, 1.0)),
-                ("mean mask", _FixedMask(model, mean_map[None, :, :, None])))
-    for name, encoder in encoders:
-        query, query_labels = evaluation.encode_items(encoder, source, split.query, config, "query")
-        database, database_labels = evaluation.encode_items(encoder, source, split.database, config,
-                                                            "database")
-        results[name] = retrieval.mean_average_precision(query, database, query_labels,
+    encoders = {"with mask": model.encoders()["image"],
+                "without mask": fixed_mask_encoder(model, 1.0),
+                "mean mask": fixed_mask_encoder(model, mean_map[None, :, :, None])}
+    query, query_labels = evaluation.encode_items(encoders, source, split.query, config, "query")
+    database, database_labels = evaluation.encode_items(encoders, source, split.database, config,
+                                                        "database")
+    for name in encoders:
+        results[name] = retrieval.mean_average_precision(query[name], database[name], query_labels,
                                                          database_labels)
     cut = {k: math.floor(v * 1e4) / 1e4 for k, v in results.items()}  # truncated, not rounded
     print(f"{workdir}: mAP@all with its masks {cut['with mask']:.4f}, without mask "

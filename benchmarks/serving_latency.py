@@ -38,7 +38,7 @@ def main():
     model, _, _, _ = loop.restore_for_eval(config, args.workdir)
     size = config.data.image_size
     base = tempfile.mkdtemp()
-    path = export.export(model, size, base)
+    path = export.export(model, base)
     loaded = tf.saved_model.load(path)
     encode = loaded.signatures["encode_images"]
     rng = np.random.default_rng(0)

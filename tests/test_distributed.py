@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tfhash import backbones, models
+from tfhash.training import loop
 from tfhash.training import strategy as strategy_lib
 
 
@@ -20,17 +21,12 @@ def one_step(num_replicas, method, batch):
             model = models.DPSH(backbone, 12, num_train=16, num_classes=3, head_batch_norm=True)
         else:
             model = models.DSH(backbone, 12)
-        model(tf.zeros([1, 16, 16, 3]))
-        model.compile(optimizer=keras.optimizers.SGD(0.5))
-        model.optimizer.build(model.trainable_variables)
+        model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+        model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
     dataset = tf.data.Dataset.from_tensor_slices(batch).batch(8)
     distributed = strategy.experimental_distribute_dataset(dataset)
 
-    @tf.function
-    def step(b):
-        logs = strategy.run(model.train_step, args=(b,))
-        return {k: strategy.reduce("SUM", v, axis=None) for k, v in logs.items()}
-
+    step = loop.make_distributed_step(model, strategy)
     logs = {}
     for b in distributed:  # two steps: the second sees the bank the first wrote
         logs = {k: float(v) for k, v in step(b).items()}

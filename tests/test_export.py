@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.conftest import tiny_config
 from tfhash import export, retrieval
+from tfhash.data import preprocess
 from tfhash.training import loop
 
 
@@ -38,50 +39,69 @@ def fresh_python(code):
 
 def test_versions_are_atomic_and_never_overwritten(trained, tmp_path):
     model = trained[0]
-    first = export.export(model, 16, str(tmp_path))
-    second = export.export(model, 16, str(tmp_path))
+    first = export.export(model, str(tmp_path))
+    second = export.export(model, str(tmp_path))
     assert first.endswith("/1") and second.endswith("/2")
     with pytest.raises(ValueError, match="already exists"):
-        export.export(model, 16, str(tmp_path), version=1)
+        export.export(model, str(tmp_path), version=1)
     assert sorted(os.listdir(tmp_path)) == ["1", "2"]  # no temporary folder left
 
 
 def test_signatures_match_the_model_in_a_process_without_tfhash(trained, tmp_path):
     model, source, split, codes, _ = trained
     db_items = codes["db_items"]
-    path = export.export(model, 16, str(tmp_path), database=(codes["db_codes"], db_items),
+    path = export.export(model, str(tmp_path), databases={"image": (codes["db_codes"], db_items)},
                          warmup_images=source.array[:2])
-    # upsampled to 32 px: the graph must resize them to the model's 16 px
-    images = np.repeat(np.repeat(source.array[split.query[:5]], 2, axis=1), 2, axis=2)
-    np.save(tmp_path / "images.npy", images)
-    pngs = []
-    for image in images:
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="PNG")
-        pngs.append(buffer.getvalue())
-    np.save(tmp_path / "pngs.npy", np.array(pngs, dtype=object), allow_pickle=True)
+    # three sizes: the model's 16 px (no resize), 32 px (downsampled), 21 x 27 (odd, not
+    # square); each size is one encode_images batch
+    base = source.array[split.query[:5]]
+    big = np.repeat(np.repeat(base, 2, axis=1), 2, axis=2)
+    groups = {"s16": base, "s32": big, "odd": np.ascontiguousarray(big[:, 3:24, 1:28])}
+    np.savez(tmp_path / "groups.npz", **groups)
+    blobs = []  # every image as PNG and as JPEG
+    for group in groups.values():
+        for image in group:
+            for fmt in ("PNG", "JPEG"):
+                buffer = io.BytesIO()
+                Image.fromarray(image).save(buffer, format=fmt)
+                blobs.append(buffer.getvalue())
+    np.save(tmp_path / "blobs.npy", np.array(blobs, dtype=object), allow_pickle=True)
     out = fresh_python(f"""
 import json, numpy as np, tensorflow as tf
 m = tf.saved_model.load({path!r})
-images = np.load({str(tmp_path / 'images.npy')!r})
-pngs = np.load({str(tmp_path / 'pngs.npy')!r}, allow_pickle=True).tolist()
-a = m.signatures["encode_images"](images=tf.constant(images))
-b = m.signatures["encode_jpeg"](images=tf.constant(pngs))
-d = m.signatures["serving_default"](images=tf.constant(images))
-s = m.signatures["search"](images=tf.constant(images), k=tf.constant(4))
-print(json.dumps({{"sigs": sorted(m.signatures), "codes": a["codes"].numpy().tolist(),
-  "jpeg": b["codes"].numpy().tolist(), "default": d["codes"].numpy().tolist(),
-  "emb": a["embedding"].numpy().tolist(), "ids": s["ids"].numpy().tolist(),
-  "dist": s["distances"].numpy().tolist()}}))
+groups = dict(np.load({str(tmp_path / 'groups.npz')!r}))
+blobs = np.load({str(tmp_path / 'blobs.npy')!r}, allow_pickle=True).tolist()
+out = {{"sigs": sorted(m.signatures), "codes": {{}}, "emb": {{}}, "default": {{}}}}
+for name, images in groups.items():
+    a = m.signatures["encode_images"](images=tf.constant(images))
+    out["codes"][name] = a["codes"].numpy().tolist()
+    out["emb"][name] = a["embedding"].numpy().tolist()
+    out["default"][name] = m.signatures["serving_default"](images=tf.constant(images))["codes"].numpy().tolist()
+out["jpeg"] = m.signatures["encode_jpeg"](images=tf.constant(blobs))["codes"].numpy().tolist()
+s = m.signatures["search"](images=tf.constant(groups["s32"]), k=tf.constant(4))
+out["ids"], out["dist"] = s["ids"].numpy().tolist(), s["distances"].numpy().tolist()
+print(json.dumps(out))
 """)
     result = json.loads(out.strip().splitlines()[-1])
     assert result["sigs"] == ["encode_images", "encode_jpeg", "search", "serving_default"]
-    resized = tf.image.resize(tf.cast(images, tf.float32), [16, 16], antialias=True)
-    expected = retrieval.pack_codes(model.encode(resized)).numpy()
-    np.testing.assert_array_equal(np.array(result["codes"], np.uint8), expected)
-    np.testing.assert_array_equal(np.array(result["jpeg"], np.uint8), expected)
-    np.testing.assert_array_equal(np.array(result["default"], np.uint8), expected)
-    np.testing.assert_allclose(np.array(result["emb"]), model(resized).numpy(), rtol=1e-5, atol=1e-5)
+    encoder = model.encoders()["image"]
+
+    def model_codes(images):  # the model's own image encoder after the one preprocessing
+        prepared = preprocess.resize(images, 16)
+        return retrieval.pack_codes(encoder.encode(prepared)).numpy(), encoder.embed(prepared).numpy()
+
+    for name, images in groups.items():
+        expected, embedding = model_codes(images)
+        np.testing.assert_array_equal(np.array(result["codes"][name], np.uint8), expected)
+        np.testing.assert_array_equal(np.array(result["default"][name], np.uint8), expected)
+        np.testing.assert_allclose(np.array(result["emb"][name]), embedding, rtol=1e-6, atol=1e-6)
+    decoded = [preprocess.decode_and_resize(tf.constant(blob), 16) for blob in blobs]
+    expected_bytes = retrieval.pack_codes(encoder.encode(tf.stack(decoded))).numpy()
+    np.testing.assert_array_equal(np.array(result["jpeg"], np.uint8), expected_bytes)
+    # PNG is lossless: its codes are those of the pixels themselves
+    np.testing.assert_array_equal(expected_bytes[0::2], np.concatenate(
+        [model_codes(g)[0] for g in groups.values()]))
+    expected = model_codes(groups["s32"])[0]
     index = retrieval.HammingIndex(model.bits)
     index.add(codes["db_codes"], ids=db_items)
     ref_d, ref_ids = index.search(expected, 4)
@@ -102,7 +122,8 @@ print(json.dumps({{"sigs": sorted(m.signatures), "codes": a["codes"].numpy().tol
 
 
 def test_exported_graphs_use_stock_ops_only(trained, tmp_path):
-    path = export.export(trained[0], 16, str(tmp_path), database=(trained[3]["db_codes"], trained[3]["db_items"]))
+    path = export.export(trained[0], str(tmp_path),
+                         databases={"image": (trained[3]["db_codes"], trained[3]["db_items"])})
     out = fresh_python(f"""
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
@@ -124,7 +145,7 @@ print(len(ops), unknown)
 
 def test_embedding_examples(trained, tmp_path):
     model, source, split, codes, _ = trained
-    path = export.export(model, 16, str(tmp_path))
+    path = export.export(model, str(tmp_path))
     loaded = tf.saved_model.load(path)  # keep a reference: the signature uses its variables
     encoder = loaded.signatures["encode_images"]
     images = source.array[split.query[:6]]

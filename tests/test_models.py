@@ -6,29 +6,71 @@ import tensorflow as tf
 from tfhash import backbones, layers, models
 
 
+SPEC = models.DataSpec(image_size=16, num_train=10, num_classes=3)
+
+
 def make(method, bits=12):
     backbone = backbones.SmallCNN((4, 8), 1)
     if method == "dpsh":
-        return models.DPSH(backbone, bits, num_train=10, num_classes=3, quant_weight=0.5,
-                           head_batch_norm=True, head_activation="tanh")
-    return models.DSH(backbone, bits, alpha=0.02, margin=5.0, hidden_units=8)
+        model = models.DPSH(backbone, bits, num_train=10, num_classes=3, quant_weight=0.5,
+                            head_batch_norm=True, head_activation="tanh")
+    else:
+        model = models.DSH(backbone, bits, alpha=0.02, margin=5.0, hidden_units=8)
+    model.build_from_spec(SPEC)
+    return model
 
 
 @pytest.mark.parametrize("method", ["dpsh", "dsh"])
 def test_config_round_trip_and_keras_file(tmp_path, rng, method):
     model = make(method)
-    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
-    expected = model(images).numpy()
+    images = rng.integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
+    expected = model(images.astype(np.float32)).numpy()
     clone = type(model).from_config(model.get_config())
     assert isinstance(clone, type(model)) and clone.get_config() == model.get_config()
     assert isinstance(clone.backbone, backbones.SmallCNN)
     path = str(tmp_path / f"{method}.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    assert type(loaded) is type(model)
-    np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-5, atol=1e-5)
-    codes = loaded.encode(images).numpy()
+    assert type(loaded) is type(model) and loaded.data_spec == SPEC
+    np.testing.assert_allclose(loaded(images.astype(np.float32)).numpy(), expected, rtol=1e-5,
+                               atol=1e-5)
+    encoder = loaded.encoders()["image"]
+    assert encoder.input_spec.shape.as_list() == [None, 16, 16, 3] and encoder.code_bits == 12
+    codes = encoder.encode(images).numpy()
     assert set(np.unique(codes)) <= {-1.0, 1.0} and codes.shape == (3, 12)
+    np.testing.assert_array_equal(codes, np.where(expected > 0, 1.0, -1.0))
+
+
+def test_build_from_spec_builds_every_weight_without_a_call():
+    model = make("dpsh")
+    assert model.built and all(layer.built for layer in model._flatten_layers())
+    # backbone (2 conv + 2 BN x 4 variables), code layer, head BN (4), bank (2)
+    assert len(model.weights) == 2 + 8 + 1 + 4 + 2
+    with pytest.raises(ValueError, match="needs image and text data"):
+        class TextModel(models.DSH):
+            REQUIRED_MODALITIES = ("image", "text")
+        TextModel(backbones.SmallCNN((4,), 1), 8).build_from_spec(SPEC)
+
+
+def test_data_spec_checks_its_fields():
+    with pytest.raises(ValueError, match="num_train must be a positive integer, got 0"):
+        models.DataSpec(image_size=16, num_train=0, num_classes=3)
+    with pytest.raises(ValueError, match="text_dim must be an integer >= 0"):
+        models.DataSpec(image_size=16, num_train=4, num_classes=3, text_dim=-1)
+    spec = models.DataSpec(image_size=16, num_train=4, num_classes=3, text_dim=7)
+    assert spec.modalities == ("image", "text")
+    assert spec.input_spec("text").shape.as_list() == [None, 7]
+    with pytest.raises(ValueError, match="has no text"):
+        SPEC.input_spec("text")
+
+
+def test_registry_names_every_method_and_refuses_duplicates():
+    assert set(models.registry.names()) >= {"dpsh", "dsh", "dsah"}
+    assert models.registry.get("dsh") is models.DSH
+    with pytest.raises(ValueError, match="unknown method 'lsh'"):
+        models.registry.get("lsh")
+    with pytest.raises(ValueError, match="already registered by DSH"):
+        models.register("dsh")(models.DPSH)
 
 
 def test_hash_head_round_trip():

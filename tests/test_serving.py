@@ -30,7 +30,7 @@ def served(tmp_path_factory):
     model, source, split, _ = loop.restore_for_eval(config, str(workdir))
     codes = np.load(workdir / "codes.npz")
     base = str(workdir / "export")
-    export.export(model, 16, base, database=(codes["db_codes"], codes["db_items"]))
+    export.export(model, base, databases={"image": (codes["db_codes"], codes["db_items"])})
     server, port = serving_double.serve({"tfhash": base})
     images = source.array[split.query[:8]]
     expected = retrieval.pack_codes(model.encode(tf.cast(images, tf.float32))).numpy()

@@ -1,13 +1,17 @@
-"""Data sets, protocol splits and input pipelines."""
+"""Data sets, protocol splits, the one preprocessing and the input pipelines."""
 
-from tfhash.data.pipeline import TrainData, eval_dataset, resolve_split
-from tfhash.data.sources import ArraySource, FileSource, Source, load_source
-from tfhash.data.splits import PROTOCOLS, Split, load_split, make_split, save_split
+from tfhash.data.paired import PairedArraySource, PairedSource
+from tfhash.data.pipeline import TrainData, eval_dataset
+from tfhash.data.registry import load_source
+from tfhash.data.sources import ArraySource, FileSource, Source
+from tfhash.data.splits import PROTOCOLS, Split, load_split, make_split, resolve_split, save_split
 
 __all__ = [
     "PROTOCOLS",
     "ArraySource",
     "FileSource",
+    "PairedArraySource",
+    "PairedSource",
     "Source",
     "Split",
     "TrainData",

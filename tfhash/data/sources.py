@@ -1,17 +1,9 @@
-"""Data sources: where images and labels come from, before any protocol split.
+"""Data sources: where images (and texts) and labels come from, before any protocol split.
 
-Every source describes N items with multi-hot labels `[N, C]` and an optional
-official train/test flag, and turns any subset of item indices into a `tf.data`
-of raw images. Sources are named by a spec string:
-
-- ``digits``: scikit-learn's bundled handwritten digits (the embedded default),
-- ``folder:<path>``: one subfolder per class, with ``train/`` and ``test/`` kept,
-- ``list:<file>[@<image_root>]``: ``relative/path.jpg 0 1 0 ...`` per line, or a
-  ``.csv`` file with a header and columns ``file,label[,class_name]`` (one class id
-  per line, as in the Flowers-17 copy in ../shared/data),
-- ``tfds:<name>``: a TensorFlow Datasets image set (all its splits),
-- ``patches``: synthetic noise images whose class is a coloured square
-  (tfhash.data.synthetic; checks that an attention method attends).
+Every source describes N items with multi-hot labels `[N, C]`, optionally a text
+bag-of-words `[N, V]` per item and an official train/test flag, and turns any
+subset of item indices into a `tf.data` of raw images. The spec strings that name
+sources are read by `tfhash.data.registry.load_source`.
 """
 
 import hashlib
@@ -20,24 +12,39 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfhash.data import preprocess
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
 class Source:
-    """Items of a data set: labels for all of them and images on demand.
+    """Items of a data set: labels (and texts) for all of them, images on demand.
 
     Attributes:
       name: the spec string the source was made from.
       labels: float32 multi-hot `[N, C]`.
       class_names: list of C names.
       is_test: bool `[N]` (the source's official test split) or None.
+      text: float32 bag-of-words `[N, V]` (paired image-text data) or None.
     """
 
-    def __init__(self, name, labels, class_names, is_test=None):
+    def __init__(self, name, labels, class_names, is_test=None, text=None):
         self.name = name
         self.labels = np.asarray(labels, np.float32)
+        if self.labels.ndim != 2:
+            raise ValueError(f"labels must be multi-hot [N, C], got shape {self.labels.shape}")
         self.class_names = list(class_names)
         self.is_test = None if is_test is None else np.asarray(is_test, bool)
+        self.text = None
+        if text is not None:
+            text = np.asarray(text, np.float32)
+            if text.ndim != 2 or text.shape[0] != self.labels.shape[0] or text.shape[1] == 0:
+                raise ValueError(
+                    f"text must be a bag-of-words [N={self.labels.shape[0]}, V>0], got shape "
+                    f"{text.shape}")
+            if not np.all(np.isfinite(text)):
+                raise ValueError("text has NaN or infinite values")
+            self.text = text
 
     def __len__(self):
         return self.labels.shape[0]
@@ -50,12 +57,24 @@ class Source:
     def multi_label(self):
         return bool(np.any(self.labels.sum(axis=1) != 1))
 
+    @property
+    def modalities(self):
+        """("image",) or ("image", "text")."""
+        return ("image",) if self.text is None else ("image", "text")
+
+    @property
+    def text_dim(self):
+        """Vocabulary size of the texts (0 when there are none)."""
+        return 0 if self.text is None else int(self.text.shape[1])
+
     def fingerprint(self):
-        """A digest of what identifies the items: name, count and labels."""
+        """A digest of what identifies the items: name, count, labels and texts."""
         digest = hashlib.sha256(self.name.encode())
         digest.update(np.ascontiguousarray(self.labels).tobytes())
         if self.is_test is not None:
             digest.update(self.is_test.tobytes())
+        if self.text is not None:
+            digest.update(np.ascontiguousarray(self.text).tobytes())
         return digest.hexdigest()[:16]
 
     def images(self, indices):
@@ -75,13 +94,15 @@ class Source:
 class ArraySource(Source):
     """Items held in memory as uint8 `[N, H, W, 3]` (digits, generated test data)."""
 
-    def __init__(self, name, images, labels, class_names, is_test=None):
+    def __init__(self, name, images, labels, class_names, is_test=None, text=None):
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(
                 f"images must be uint8 [N, H, W, 3], got {images.dtype} {images.shape}"
             )
-        super().__init__(name, labels, class_names, is_test)
+        super().__init__(name, labels, class_names, is_test, text)
+        if images.shape[0] != len(self):
+            raise ValueError(f"{images.shape[0]} images but {len(self)} label rows")
         self.array = images
 
     def images(self, indices):
@@ -89,16 +110,18 @@ class ArraySource(Source):
 
 
 class FileSource(Source):
-    """Items stored as image files (folders and list files)."""
+    """Items stored as image files (folders, list files, paired files)."""
 
-    def __init__(self, name, paths, labels, class_names, is_test=None):
-        super().__init__(name, labels, class_names, is_test)
+    def __init__(self, name, paths, labels, class_names, is_test=None, text=None):
+        super().__init__(name, labels, class_names, is_test, text)
         self.paths = np.asarray(paths, dtype=object)
+        if self.paths.shape != (len(self),):
+            raise ValueError(f"{self.paths.shape[0]} image paths but {len(self)} label rows")
 
     def images(self, indices):
         paths = tf.constant([str(p) for p in self.paths[np.asarray(indices, np.int64)]])
         return tf.data.Dataset.from_tensor_slices(paths).map(
-            decode_image_file, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            preprocess.read_file, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
 
     def describe(self, index):
@@ -110,7 +133,7 @@ class FileSource(Source):
         paths = tf.constant([str(p) for p in self.paths[indices]])
         readable = (
             tf.data.Dataset.from_tensor_slices((indices, paths))
-            .map(lambda i, p: (i, tf.shape(decode_image_file(p))),
+            .map(lambda i, p: (i, tf.shape(preprocess.read_file(p))),
                  num_parallel_calls=tf.data.AUTOTUNE)
             .ignore_errors()
             .map(lambda i, shape: i)
@@ -118,13 +141,6 @@ class FileSource(Source):
         )
         ok = np.concatenate([b.numpy() for b in readable] or [np.zeros(0, np.int64)])
         return np.setdiff1d(indices, ok).tolist()
-
-
-def decode_image_file(path):
-    """Reads and decodes one JPEG/PNG/BMP/GIF file into uint8 [H, W, 3]."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
-    return image
 
 
 def _one_hot(class_ids, num_classes):
@@ -253,27 +269,3 @@ def load_list(spec):
     labels = (np.array(rows) > 0).astype(np.float32)
     names = [f"label{i}" for i in range(labels.shape[1])]
     return FileSource(f"list:{spec}", paths, labels, names)
-
-
-def load_source(spec, digits_size=32):
-    """Makes the Source named by `spec` (see the module docstring)."""
-    if spec == "digits":
-        return load_digits(digits_size)
-    if spec == "patches":
-        from tfhash.data import synthetic
-
-        return synthetic.colour_patches()[0]
-    kind, sep, rest = spec.partition(":")
-    if sep and rest:
-        if kind == "folder":
-            return load_folder(rest)
-        if kind == "list":
-            return load_list(rest)
-        if kind == "tfds":
-            from tfhash.data import tfds_source
-
-            return tfds_source.load_tfds(rest)
-    raise ValueError(
-        f"unknown data source {spec!r}; expected 'digits', 'patches', 'folder:<path>', "
-        "'list:<file>[@<image_root>]' or 'tfds:<name>'"
-    )

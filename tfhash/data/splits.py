@@ -15,8 +15,12 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 
 import numpy as np
+from absl import logging
+
+from tfhash import atomic
 
 PROTOCOLS = ("cifar10-1", "per_class", "fixed", "official")
 SPLIT_FILE = "split.json"
@@ -161,10 +165,7 @@ def save_split(split, path):
         query=split.query.tolist(), train=split.train.tolist(),
         database=split.database.tolist(), checksum=split.checksum(),
     )
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, path)
+    atomic.write_json(path, record)
 
 
 def load_split(path):
@@ -198,3 +199,44 @@ def check_split_matches(split, source, params, path):
             f"{path} was drawn with protocol {split.protocol}, but the config asks for "
             f"{params}; use a new workdir or the same data settings"
         )
+
+
+def resolve_split(source, data_config, workdir=None):
+    """The split for this run: reloaded from the workdir, or drawn, checked and saved.
+
+    Unreadable images are found before training starts: with
+    `data_config.skip_corrupt` they are dropped and counted in the log, otherwise
+    the error names them. Nothing is written to the workdir on error.
+    """
+    params = protocol_params(data_config)
+    path = os.path.join(workdir, SPLIT_FILE) if workdir else None
+    if path and os.path.exists(path):
+        split = load_split(path)
+        check_split_matches(split, source, params, path)
+        logging.info("Reusing split from %s: %s", path, split.summary())
+        return split
+    if data_config.get("split_file"):
+        split = load_split(data_config.split_file)
+        check_split_matches(split, source, params, data_config.split_file)
+    else:
+        split = make_split(source, params)
+        items = np.union1d(np.union1d(split.query, split.train), split.database)
+        start = time.time()
+        bad = source.unreadable(items)
+        logging.info("Checked %d images in %.1fs: %d unreadable", len(items),
+                     time.time() - start, len(bad))
+        if bad:
+            names = [source.describe(i) for i in bad]
+            if not data_config.skip_corrupt:
+                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                raise ValueError(
+                    f"{len(names)} image(s) cannot be decoded: {shown}. Fix or remove them, "
+                    "or set --config.data.skip_corrupt=True to leave them out"
+                )
+            logging.warning("Skipping %d unreadable image(s): %s", len(names), names[:20])
+            split = drop_items(split, bad, names)
+    if path:
+        os.makedirs(workdir, exist_ok=True)
+        save_split(split, path)
+    logging.info("Split %s (checksum %s)", split.summary(), split.checksum()[:12])
+    return split

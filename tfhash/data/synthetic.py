@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tfhash.data.paired import PairedArraySource
 from tfhash.data.sources import ArraySource
 
 PATCH_COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]], np.uint8)
@@ -29,6 +30,39 @@ def colour_patches(per_class=60, size=24, patch=6, seed=0):
     labels = np.eye(len(PATCH_COLOURS), dtype=np.float32)[classes]
     names = ["red", "green", "blue", "yellow"]
     return ArraySource(f"colour_patches(seed={seed})", images, labels, names), corners
+
+
+def colour_patch_pairs(per_class=60, size=24, patch=6, vocabulary=40, seed=0):
+    """The coloured-patch images paired with a noisy bag-of-words text per item.
+
+    Each class owns `vocabulary // 8` words; an item's text has each word of its own
+    class with probability 0.6 and every other word with probability 0.05 (and at
+    least one word of its class), so the text says the class most of the time but
+    not always. Images and corners are those of `colour_patches` with the same
+    arguments.
+
+    Returns:
+      (source, corners) as `colour_patches`, the source carrying `text` `[N, V]`.
+    """
+    images_source, corners = colour_patches(per_class, size, patch, seed)
+    classes = images_source.labels.argmax(axis=1)
+    num_classes = images_source.num_classes
+    per_word = vocabulary // 8
+    if per_word < 1:
+        raise ValueError(f"vocabulary must be at least 8 words, got {vocabulary}")
+    rng = np.random.default_rng([seed, 2])
+    own = np.zeros((len(classes), vocabulary), bool)
+    for c in range(num_classes):
+        own[classes == c, c * per_word:(c + 1) * per_word] = True
+    draw = rng.random((len(classes), vocabulary))
+    text = np.where(own, draw < 0.6, draw < 0.05)
+    first_word = classes * per_word + rng.integers(0, per_word, len(classes))
+    text[np.arange(len(classes)), first_word] = True
+    words = [f"w{i}" for i in range(vocabulary)]
+    source = PairedArraySource(f"colour_patch_pairs(seed={seed})", images_source.array,
+                               images_source.labels, images_source.class_names,
+                               text.astype(np.float32), vocabulary=words)
+    return source, corners
 
 
 def patch_saliency(maps, corners, patch):

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfhash.data import sources
+from tfhash.data import preprocess, sources
 
 
 class TfdsSource(sources.Source):
@@ -38,7 +38,7 @@ class TfdsSource(sources.Source):
             stream.enumerate()
             .filter(lambda i, ex: wanted[i])
             .map(
-                lambda i, ex: tf.io.decode_image(ex[key], channels=3, expand_animations=False),
+                lambda i, ex: preprocess.decode(ex[key]),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
         )
@@ -62,11 +62,6 @@ def _find_keys(features):
     preferred = [k for k in ("label", "labels") if k in labels] + list(labels)
     label_key = preferred[0] if preferred else None
     return image_key, label_key, labels.get(label_key, False)
-
-
-# Fine-grained sets the DSaH results are about, for users with internet (each has an
-# "image" and a "label" feature; read as train [+ validation] + test).
-FINE_GRAINED = ("oxford_flowers102", "stanford_dogs", "caltech_birds2011")
 
 
 def _split_order(known):

@@ -4,7 +4,7 @@
 
 DIR defaults to RUN/export; N to the next free version. --with_index stores the
 run's database codes (RUN/codes.npz, written by tfhash-train / tfhash-eval) for the
-`search` signature, with the source item numbers as ids.
+search signatures, with the source item numbers as ids.
 """
 
 import os
@@ -16,8 +16,26 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A tfhash-train workdir.")
 flags.DEFINE_string("export_dir", None, "Model base path (default: WORKDIR/export).")
 flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
-flags.DEFINE_bool("with_index", False, "Add the `search` signature over the database codes.")
+flags.DEFINE_bool("with_index", False, "Add search signatures over the database codes.")
 flags.mark_flag_as_required("workdir")
+
+
+def stored_databases(workdir, encoder_names):
+    """Database encoder name -> (packed codes, item ids) from the workdir's codes.npz."""
+    import numpy as np
+
+    from tfhash.training import evaluation
+
+    path = os.path.join(workdir, evaluation.CODES_FILE)
+    if not os.path.exists(path):
+        raise ValueError(f"--with_index needs {path}; run tfhash-eval first")
+    with np.load(path) as codes:
+        found = {name: (codes[f"db_{name}_codes"], codes["db_items"])
+                 for name in encoder_names if f"db_{name}_codes" in codes.files}
+    if not found:
+        raise ValueError(f"{path} holds no database codes of the encoders {sorted(encoder_names)} "
+                         "(written by an older tfhash?); run tfhash-eval to rewrite it")
+    return found
 
 
 def main(argv):
@@ -27,27 +45,14 @@ def main(argv):
 
     try:
         config = config_files.load_workdir_config(FLAGS.workdir, configure_devices=True)
-        import numpy as np
-
         from tfhash import export
-        from tfhash.training import evaluation, loop
+        from tfhash.training import figures, loop
 
-        database = None
-        if FLAGS.with_index:
-            path = os.path.join(FLAGS.workdir, evaluation.CODES_FILE)
-            if not os.path.exists(path):
-                raise ValueError(f"--with_index needs {path}; run tfhash-eval first")
-            with np.load(path) as codes:
-                database = (codes["db_codes"], codes["db_items"])
         model, source, split, _ = loop.restore_for_eval(config, FLAGS.workdir)
-        from tfhash.data import pipeline
-
-        size = config.data.image_size
-        warmup = np.stack([pipeline.resize(image, size).numpy()
-                           for image in source.images(np.sort(split.query[:3]))])
-        target = export.export(model, config.data.image_size,
-                               FLAGS.export_dir or os.path.join(FLAGS.workdir, "export"),
-                               FLAGS.version, database, warmup_images=warmup)
+        databases = stored_databases(FLAGS.workdir, model.encoders()) if FLAGS.with_index else None
+        warmup = figures.item_images(source, split.query[:3], config.data.image_size)
+        target = export.export(model, FLAGS.export_dir or os.path.join(FLAGS.workdir, "export"),
+                               FLAGS.version, databases, warmup_images=warmup)
     except ValueError as e:
         logging.error("%s", e)
         print(f"tfhash-export: error: {e}", file=sys.stderr)

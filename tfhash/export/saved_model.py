@@ -1,28 +1,36 @@
 """SavedModel export for TF Serving and for embedding in other TF programs.
 
-Signatures (every exported graph uses stock TF ops only, so the stock ModelServer
-loads it; the custom op stays in the library):
+Signatures come from the model's encoders (`HashingModel.encoders()`), so every
+method exports the same way; every exported graph uses stock TF ops only, so the
+stock ModelServer loads it (the custom op stays in the library):
 
-- `encode_images` (also `serving_default`): uint8 images `[None, H, W, 3]` of any
-  size -> `{"codes": uint8 [None, ceil(bits / 8)], "embedding": float32 [None, bits]}`;
-  resizing and normalisation happen in the graph;
-- `encode_jpeg`: `tf.string` JPEG/PNG bytes `[None]` -> the same outputs;
-- `search` (with a database): images and `k` -> `{"distances", "indices", "ids"}`
-  over packed database codes stored in the SavedModel.
+- image encoder: `encode_images` (also `serving_default`): uint8 images
+  `[None, H, W, 3]` of any size, and `encode_jpeg`: `tf.string` JPEG/PNG bytes
+  `[None]`, both -> `{"codes": uint8 [None, ceil(bits / 8)], "embedding": float32
+  [None, d]}`; decoding and resizing are `tfhash.data.preprocess`, the functions
+  training and evaluation use;
+- text encoder (cross-modal methods): `encode_text`: float32 bag-of-words
+  `[None, V]` -> the same outputs;
+- with databases: `search` (the first evaluation task) and, when the model has
+  several tasks, `search_<query>_to_<database>` for each: the query input and `k`
+  -> `{"distances", "indices", "ids"}` over packed codes stored in the SavedModel.
 
 A version is written under a temporary name and renamed into `export_dir/<version>`
 only when complete: TF Serving polls the folder and never sees half a version.
 """
 
 import os
-import shutil
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfhash import atomic
+from tfhash.data import preprocess
 from tfhash.retrieval import codes as codes_lib
+
+_IMAGES_ANY_SIZE = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 
 
 def next_version(export_dir):
@@ -31,13 +39,6 @@ def next_version(export_dir):
         return 1
     versions = [int(name) for name in os.listdir(export_dir) if name.isdigit()]
     return max(versions, default=0) + 1
-
-
-def _prepare(images, size):
-    images = tf.cast(images, tf.float32)
-    same = tf.logical_and(tf.equal(tf.shape(images)[1], size), tf.equal(tf.shape(images)[2], size))
-    return tf.cond(same, lambda: images,
-                   lambda: tf.image.resize(images, [size, size], antialias=True))
 
 
 def _graph_topk(query_codes, db_words, nbytes, k):
@@ -51,17 +52,55 @@ def _graph_topk(query_codes, db_words, nbytes, k):
     return -negative, tf.cast(indices, tf.int64)
 
 
-def export(model, image_size, export_dir, version=None, database=None, warmup_images=None):
+def signature_names(name, encoder):
+    """The signatures that serve encoder `name`."""
+    if encoder.modality == "image":
+        return ("encode_images", "serving_default", "encode_jpeg") if name == "image" else (
+            f"encode_{name}", f"encode_{name}_jpeg")
+    return ("encode_text",) if name == "text" else (f"encode_{name}",)
+
+
+class _Graphs:
+    """The graph functions of one model: raw input -> outputs, per encoder."""
+
+    def __init__(self, encoders):
+        self.encoders = encoders
+
+    def encode(self, name, inputs):
+        encoder = self.encoders[name]
+        if encoder.modality == "image":
+            inputs = preprocess.resize(inputs, encoder.input_spec.shape[1])
+        embedding = encoder.embed(inputs)
+        return {"codes": codes_lib.pack_codes(encoder.encode(inputs)),
+                "embedding": tf.cast(embedding, tf.float32)}
+
+    def encode_bytes(self, name, blobs):
+        size = self.encoders[name].input_spec.shape[1]
+        return self.encode(name, preprocess.decode_batch(blobs, size))
+
+    def input_spec(self, name):
+        encoder = self.encoders[name]
+        return _IMAGES_ANY_SIZE if encoder.modality == "image" else encoder.input_spec
+
+
+def _search_function(graphs, query, db_words, db_ids, nbytes):
+    def search(inputs, k):
+        distances, indices = _graph_topk(graphs.encode(query, inputs)["codes"], db_words, nbytes, k)
+        return {"distances": distances, "indices": indices, "ids": tf.gather(db_ids, indices)}
+
+    return search
+
+
+def export(model, export_dir, version=None, databases=None, warmup_images=None):
     """Writes `export_dir/<version>/` and returns its path.
 
     Args:
-      model: a trained `HashingModel`.
-      image_size: the model's input size (images are resized to it in the graph).
+      model: a trained `HashingModel` built from its DataSpec.
       export_dir: the model's base path (what TF Serving's `base_path` points at).
       version: a positive integer; default: the next free one. An existing version
         is never overwritten.
-      database: optional `(packed_codes uint8 [n, nbytes], ids int64 [n])` for the
-        `search` signature.
+      databases: optional dict, database encoder name -> `(packed_codes uint8
+        [n, nbytes], ids int64 [n])`, for the search signatures.
       warmup_images: optional uint8 images written as TF Serving warm-up requests
         (needs tensorflow-serving-api: `pip install tfhash[serving]`).
     """
@@ -72,54 +111,44 @@ def export(model, image_size, export_dir, version=None, database=None, warmup_im
     if os.path.exists(target):
         raise ValueError(f"{target} already exists; pass another --version (existing versions "
                          "are never overwritten)")
-    os.makedirs(export_dir, exist_ok=True)
-    bits, size = model.bits, int(image_size)
-
-    def encode(images):
-        embedding = model(_prepare(images, size), training=False)  # (batch, bits)
-        return {"codes": codes_lib.pack_codes(codes_lib.binarize(embedding)), "embedding": embedding}
-
-    def decode_one(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        image.set_shape([None, None, 3])
-        return tf.image.resize(tf.cast(image, tf.float32), [size, size], antialias=True)
-
+    encoders = model.encoders()
+    graphs = _Graphs(encoders)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        "encode_images", encode,
-        input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
-    archive.add_endpoint(
-        "encode_jpeg",
-        lambda data: encode(tf.map_fn(decode_one, data, fn_output_signature=tf.TensorSpec(
-            [size, size, 3], tf.float32))),
-        input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    if database is not None:
-        codes, ids = database
-        codes = codes_lib.as_packed_numpy(codes, "database codes")
-        if codes.shape[1] != codes_lib.num_bytes(bits):
-            raise ValueError(f"database codes have {codes.shape[1]} bytes, {bits} bits need "
-                             f"{codes_lib.num_bytes(bits)}")
-        padded = np.pad(codes, [[0, 0], [0, (-codes.shape[1]) % 8]])
-        db_words = tf.Variable(padded.view(np.uint64), trainable=False, name="database_codes")
-        db_ids = tf.Variable(np.asarray(ids, np.int64), trainable=False, name="database_ids")
+    for name, encoder in encoders.items():
+        names = signature_names(name, encoder)
+        spec = graphs.input_spec(name)
+        for signature in names[:2] if encoder.modality == "image" else names:
+            archive.add_endpoint(signature, lambda x, n=name: graphs.encode(n, x),
+                                 input_signature=[spec])
+        if encoder.modality == "image":
+            archive.add_endpoint(names[-1], lambda x, n=name: graphs.encode_bytes(n, x),
+                                 input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    tasks = [tuple(t) for t in model.evaluation_tasks()]
+    searchable = [t for t in tasks if databases and t[1] in databases]
+    for i, (query, database) in enumerate(searchable):
+        codes, ids = databases[database]
+        codes = codes_lib.as_packed_numpy(codes, f"{database} database codes")
+        nbytes = codes_lib.num_bytes(encoders[database].code_bits)
+        if codes.shape[1] != nbytes:
+            raise ValueError(f"{database} database codes have {codes.shape[1]} bytes, "
+                             f"{encoders[database].code_bits} bits need {nbytes}")
+        padded = np.pad(codes, [[0, 0], [0, (-nbytes) % 8]])
+        db_words = tf.Variable(padded.view(np.uint64), trainable=False,
+                               name=f"{database}_database_codes")
+        db_ids = tf.Variable(np.asarray(ids, np.int64), trainable=False,
+                             name=f"{database}_database_ids")
 
-        def search(images, k):
-            distances, indices = _graph_topk(encode(images)["codes"], db_words, codes.shape[1], k)
-            return {"distances": distances, "indices": indices, "ids": tf.gather(db_ids, indices)}
-
-        archive.add_endpoint("search", search, input_signature=[
-            tf.TensorSpec([None, None, None, 3], tf.uint8, name="images"),
-            tf.TensorSpec([], tf.int32, name="k")])
-    tmp = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+        search = _search_function(graphs, query, db_words, db_ids, nbytes)
+        names = (["search"] if i == 0 else []) + (
+            [f"search_{query}_to_{database}"] if len(tasks) > 1 else [])
+        for signature in names:
+            archive.add_endpoint(signature, search, input_signature=[
+                graphs.input_spec(query), tf.TensorSpec([], tf.int32, name="k")])
+    with atomic.atomic_directory(target) as tmp:
         archive.write_out(tmp, verbose=False)
-        if warmup_images is not None:
+        if warmup_images is not None and "image" in encoders:
             _write_warmup(tmp, np.asarray(warmup_images, np.uint8))
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     logging.info("Exported %s", target)
     return target
 

@@ -1,6 +1,7 @@
 """Reusable layers shared by the hashing methods."""
 
 from tfhash.layers.hash_head import HashHead
+from tfhash.layers.memory_bank import MemoryBank
 from tfhash.layers.saliency import SaliencyMask
 
-__all__ = ["HashHead", "SaliencyMask"]
+__all__ = ["HashHead", "MemoryBank", "SaliencyMask"]

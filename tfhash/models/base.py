@@ -1,34 +1,41 @@
-"""The common base of every hashing method: backbone -> hash head -> codes."""
+"""The common base of every hashing method: the method contract, and the image
+hashing network backbone -> hash head that every method has."""
 
 import keras
 import tensorflow as tf
 
 from tfhash.layers import HashHead
+from tfhash.models import contract
 from tfhash.retrieval import codes as codes_lib
-
-
-def replica_gather(x):
-    """Concatenates `x` over all replicas along axis 0 (differentiable).
-
-    Under a multi-replica strategy this is `all_gather`, whose gradient sends each
-    replica its own slice of the summed upstream gradient; with one replica (or
-    outside a strategy) it is the identity, so both paths compute the same thing.
-    """
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return x
-    return ctx.all_gather(x, axis=0)
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
 class HashingModel(keras.Model):
-    """Backbone -> HashHead. Subclasses define `compute_hash_loss`.
+    """Backbone -> HashHead, and the contract every method declares.
 
-    `train_step(batch)` runs in replica context (inside `strategy.run`): the loss a
-    replica returns is its share of the global loss, already divided by the global
-    number of pairs/items, so summing over replicas gives the loss of one replica
-    on the whole global batch, and the optimizer's all-reduced gradient is that
-    loss's gradient.
+    What the training loop, evaluation, export and figures call (and nothing else;
+    none of them names a method):
+
+    - `build_from_spec(spec)`: creates every weight of every network from a
+      `contract.DataSpec` (methods override `build_networks`).
+    - `networks()`: name -> trainable variables; each network gets its own optimizer
+      (`build_optimizers`), whose learning-rate schedule spans
+      `schedule_steps(name, ...)` steps (a stage's schedule spans that stage).
+    - `on_epoch_begin(epoch, context)`: the schedule hook (stage switches,
+      annealing, code refreshes). Whatever it changes must be a model weight
+      (`add_weight(trainable=False)`), so checkpoints hold it and a resumed run
+      continues in the right stage.
+    - `train_step(batch)`: runs in replica context; returns logs. A log is a
+      replica's share of a global value (summed over replicas) unless its name is
+      in `MEAN_LOGS` (averaged); every log is checked for NaN/inf.
+    - `encoders()`: modality -> `contract.Encoder` (raw input -> {-1, +1} codes);
+      `evaluation_tasks()`: (query encoder, database encoder) pairs to score.
+    - `figure_maps(images)`: the method's own figures (e.g. attention maps).
+
+    `train_step(batch)`'s loss is this replica's share of the global loss, already
+    divided by the global number of pairs/items, so summing over replicas gives
+    the loss of one replica on the whole global batch, and the all-reduced
+    gradient is that loss's gradient.
 
     Args:
       backbone: a backbone layer (see `tfhash.backbones`).
@@ -37,6 +44,9 @@ class HashingModel(keras.Model):
       hidden_units: hidden layer width in the head (0: none).
       head_batch_norm: batch-normalise the code layer's output.
     """
+
+    MEAN_LOGS = ()
+    REQUIRED_MODALITIES = ("image",)
 
     def __init__(self, backbone, bits, head_activation="linear", hidden_units=0,
                  head_batch_norm=False, **kwargs):
@@ -48,7 +58,110 @@ class HashingModel(keras.Model):
         self.head_batch_norm = bool(head_batch_norm)
         self.head = HashHead(self.bits, head_activation, self.hidden_units,
                              batch_norm=self.head_batch_norm)
+        self._data_spec = None
+        self._optimizers = None
 
+    # -- construction from a run config (the method registry calls this) -----------
+    @staticmethod
+    def head_args(config):
+        """The hash-head arguments every method reads from a run config."""
+        return dict(bits=config.bits, head_activation=config.model.head_activation,
+                    hidden_units=config.model.hidden_units,
+                    head_batch_norm=config.model.head_batch_norm)
+
+    @classmethod
+    def from_run_config(cls, config, spec):
+        """The model a `tfhash-train` config asks for, for data described by `spec`."""
+        raise NotImplementedError(f"{cls.__name__} must implement from_run_config")
+
+    # -- building -------------------------------------------------------------------
+    @property
+    def data_spec(self):
+        return self._data_spec
+
+    def build_from_spec(self, spec):
+        """Creates every weight of every network (none is left to a first call)."""
+        missing = [m for m in self.REQUIRED_MODALITIES if m not in spec.modalities]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} needs {' and '.join(self.REQUIRED_MODALITIES)} data; the "
+                f"source has {', '.join(spec.modalities)} only (a paired source such as "
+                "pairs:<file.npz> carries text)")
+        self._data_spec = spec
+        self.build_networks(spec)
+        self.built = True
+        unbuilt = [layer.name for layer in self._flatten_layers(include_self=False)
+                   if not layer.built]
+        if unbuilt:
+            raise ValueError(f"{type(self).__name__}.build_networks left layers unbuilt: {unbuilt}")
+
+    def build_networks(self, spec):
+        """Builds the networks on symbolic inputs (no computation)."""
+        self.head(self.backbone(spec.symbolic("image"))["features"])
+
+    def get_build_config(self):
+        if self._data_spec is not None:
+            return {"data_spec": self._data_spec.to_dict()}
+        return super().get_build_config()
+
+    def build_from_config(self, config):
+        if config and "data_spec" in config:
+            self.build_from_spec(contract.DataSpec(**config["data_spec"]))
+        else:
+            super().build_from_config(config)
+
+    # -- networks and optimizers ----------------------------------------------------
+    def networks(self):
+        """Network name -> its trainable variables (one optimizer per network)."""
+        return {"hash": self.backbone.trainable_variables + self.head.trainable_variables}
+
+    def schedule_steps(self, network, steps_per_epoch, epochs):
+        """Steps the learning-rate schedule of `network`'s optimizer spans."""
+        del network
+        return steps_per_epoch * epochs
+
+    def build_optimizers(self, make_optimizer, steps_per_epoch, epochs):
+        """One optimizer per network, created and built (all slots exist before the
+        first checkpoint). `make_optimizer(schedule_steps)` returns a new optimizer."""
+        networks = self.networks()
+        owners = {}
+        for name, variables in networks.items():
+            for v in variables:
+                if id(v) in owners:
+                    raise ValueError(f"variable {v.path} is in networks {owners[id(v)]!r} and {name!r}")
+                owners[id(v)] = name
+        orphans = [v.path for v in self.trainable_variables if id(v) not in owners]
+        if orphans:
+            raise ValueError(f"{type(self).__name__}.networks() leaves trainable variables "
+                             f"without an optimizer: {orphans[:5]}")
+        optimizers = {}
+        for name, variables in networks.items():
+            optimizer = make_optimizer(self.schedule_steps(name, steps_per_epoch, epochs))
+            optimizer.build(variables)
+            optimizers[name] = optimizer
+        self._optimizers = optimizers
+
+    @property
+    def optimizers(self):
+        """Network name -> optimizer (after `build_optimizers`)."""
+        if self._optimizers is None:
+            raise ValueError("build_optimizers() has not been called")
+        return self._optimizers
+
+    def optimizer_variables(self):
+        """Every optimizer variable, for checkpoints."""
+        return [v for optimizer in self.optimizers.values() for v in optimizer.variables]
+
+    # -- schedule and logs ----------------------------------------------------------
+    def on_epoch_begin(self, epoch, context):
+        """Called by the loop before every epoch (also the first after a resume)."""
+        del epoch, context
+
+    def log_reduction(self, name):
+        """"mean" for logs averaged over replicas, else "sum" (shares of a total)."""
+        return "mean" if name in self.MEAN_LOGS else "sum"
+
+    # -- the image hashing network --------------------------------------------------
     def hash(self, images, training=False):
         """The hashing network: backbone -> head, relaxed codes `(batch, bits)`."""
         features = self.backbone(images, training=training)["features"]
@@ -57,33 +170,52 @@ class HashingModel(keras.Model):
     def call(self, images, training=False):
         return self.hash(images, training=training)
 
-    def encode(self, images):
-        """{-1, +1} float32 codes `[batch, bits]` of float images in [0, 255]."""
-        return codes_lib.binarize(self(images, training=False))
+    def embed_images(self, images):
+        """Relaxed codes of raw pixels (uint8 or float in [0, 255]) `[n, S, S, 3]`."""
+        return self(tf.cast(images, tf.float32), training=False)
 
+    def encode_images(self, images):
+        """{-1, +1} float32 codes `[n, bits]` of raw pixels."""
+        return codes_lib.binarize(self.embed_images(images))
+
+    def encode(self, images):
+        """The image encoder's codes (`encode_images`)."""
+        return self.encode_images(images)
+
+    # -- what evaluation, export and figures read -----------------------------------
+    def _spec(self):
+        if self._data_spec is None:
+            raise ValueError(f"{type(self).__name__} was not built from a DataSpec "
+                             "(build_from_spec); encoders need its input sizes")
+        return self._data_spec
+
+    def encoders(self):
+        """Modality -> `contract.Encoder`."""
+        return {"image": contract.Encoder(
+            "image", self._spec().input_spec("image"), encode=self.encode_images,
+            embed=self.embed_images, code_bits=self.bits)}
+
+    def evaluation_tasks(self):
+        """(query encoder, database encoder) pairs; the first is the headline."""
+        return [("image", "image")]
+
+    def figure_maps(self, images):
+        """Name -> `contract.Maps` over uint8 query images (none by default)."""
+        del images
+        return {}
+
+    # -- the loss -------------------------------------------------------------------
     def compute_hash_loss(self, codes, batch):
         """Returns `(loss, logs)`: this replica's share of the global loss."""
         raise NotImplementedError(f"{type(self).__name__} must implement compute_hash_loss")
 
-    def build_optimizers(self, make_optimizer):
-        """Creates and builds the optimizer(s); `make_optimizer()` returns a new one.
-
-        Methods with several networks trained in turn override this (and
-        `optimizer_variables`) to hold one optimizer per network.
-        """
-        self.compile(optimizer=make_optimizer())
-        self.optimizer.build(self.trainable_variables)
-
-    def optimizer_variables(self):
-        """Every optimizer variable, for checkpoints."""
-        return list(self.optimizer.variables)
-
     def train_step(self, batch):
+        variables = self.networks()["hash"]
         with tf.GradientTape() as tape:
             codes = self(batch["image"], training=True)
             loss, logs = self.compute_hash_loss(codes, batch)
-        grads = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        grads = tape.gradient(loss, variables)
+        self.optimizers["hash"].apply_gradients(zip(grads, variables))
         return dict(logs, loss=loss)
 
     def get_config(self):

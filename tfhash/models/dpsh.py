@@ -3,19 +3,37 @@
 import keras
 import tensorflow as tf
 
-from tfhash import losses
-from tfhash.models import base
+from tfhash import backbones, losses, replicas
+from tfhash.layers import MemoryBank
+from tfhash.models import base, registry
 
 
+def bank_likelihood(bank, codes, batch, quant_weight, update_bank):
+    """DPSH's semantic loss of `codes` against `bank` (a `MemoryBank`) with this global
+    batch written in, plus `quant_weight` x the quantisation term.
+
+    Returns `(loss, {"pair_loss", "quant_loss"})`, this replica's share; the bank
+    keeps the written batch only when `update_bank`. DSaH's hashing network uses the
+    same loss.
+    """
+    bank_codes, bank_labels, global_batch = bank.written(batch["index"], codes, batch["label"])
+    similarity = losses.label_similarity(batch["label"], bank_labels)
+    pair = tf.reduce_sum(losses.pairwise_likelihood(codes, bank_codes, similarity))
+    pair = pair / (global_batch * bank.size)
+    quant = tf.reduce_sum(losses.quantization(codes)) / (global_batch * codes.shape[-1])
+    if update_bank:
+        bank.store(bank_codes, bank_labels)
+    return pair + quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
+
+
+@registry.register("dpsh")
 @keras.saving.register_keras_serializable(package="tfhash")
 class DPSH(base.HashingModel):
     """Pairwise likelihood between the batch and a bank of all training codes.
 
     As in the official code, the bank holds the latest code (and labels) of every
     training item, written by item index before the loss is taken; the batch is
-    compared with the whole bank (bank entries carry no gradient). Under
-    replication all replicas write the gathered global batch, so every replica
-    holds the same bank.
+    compared with the whole bank (bank entries carry no gradient).
 
     Loss: mean over (batch x bank) pairs of `softplus(theta) - s * theta`,
     plus `quant_weight * mean((u - sign(u))^2)`.
@@ -33,51 +51,25 @@ class DPSH(base.HashingModel):
                  memory_bank=True, **kwargs):
         super().__init__(backbone, bits, **kwargs)
         self.memory_bank = bool(memory_bank)
-        if num_train <= 0 or num_classes <= 0:
-            raise ValueError(f"num_train and num_classes must be positive, got {num_train}, {num_classes}")
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
         self.quant_weight = float(quant_weight)
-        self.bank_codes = self.add_weight(
-            shape=(self.num_train, self.bits), initializer="zeros", trainable=False,
-            aggregation="only_first_replica", name="bank_codes",
-        )
-        self.bank_labels = self.add_weight(
-            shape=(self.num_train, self.num_classes), initializer="zeros", trainable=False,
-            aggregation="only_first_replica", name="bank_labels",
-        )
+        self.bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="bank")
+
+    @classmethod
+    def from_run_config(cls, config, spec):
+        return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
+                   num_classes=spec.num_classes, quant_weight=config.dpsh.quant_weight,
+                   memory_bank=config.dpsh.memory_bank, **cls.head_args(config))
 
     def compute_hash_loss(self, codes, batch):
-        if not self.memory_bank:
-            return self._in_batch_loss(codes, batch)
-        return self.bank_loss(codes, batch, update_bank=True)
-
-    def bank_loss(self, codes, batch, update_bank):
-        """Pair loss against the bank (with this global batch written in) + quantisation;
-        the bank variables are updated only when `update_bank`."""
-        index = base.replica_gather(batch["index"])[:, None]  # (global, 1)
-        bank_codes = tf.tensor_scatter_nd_update(
-            tf.convert_to_tensor(self.bank_codes), index,
-            base.replica_gather(tf.stop_gradient(codes)))  # (num_train, bits)
-        bank_labels = tf.tensor_scatter_nd_update(
-            tf.convert_to_tensor(self.bank_labels), index, base.replica_gather(batch["label"]))
-        global_batch = tf.cast(tf.shape(index)[0], tf.float32)
-        similarity = losses.label_similarity(batch["label"], bank_labels)
-        pair = tf.reduce_sum(losses.pairwise_likelihood(codes, bank_codes, similarity))
-        pair = pair / (global_batch * self.num_train)
-        quant = tf.reduce_sum(losses.quantization(codes)) / (global_batch * self.bits)
-        if update_bank:
-            self.bank_codes.assign(bank_codes)
-            self.bank_labels.assign(bank_labels)
-        return pair + self.quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
-
-    def _in_batch_loss(self, codes, batch):
-        all_codes = base.replica_gather(codes)  # (global, bits), differentiable
-        global_batch = tf.cast(tf.shape(all_codes)[0], tf.float32)
-        similarity = losses.label_similarity(batch["label"], base.replica_gather(batch["label"]))
-        pair = tf.reduce_sum(losses.pairwise_likelihood(codes, all_codes, similarity))
-        pair = pair / (global_batch * global_batch)
-        quant = tf.reduce_sum(losses.quantization(codes)) / (global_batch * self.bits)
+        if self.memory_bank:
+            return bank_likelihood(self.bank, codes, batch, self.quant_weight, update_bank=True)
+        pairs = replicas.global_pairs(batch["label"], codes)
+        (all_codes,) = pairs.codes  # (global, bits), differentiable
+        pair = tf.reduce_sum(losses.pairwise_likelihood(codes, all_codes, pairs.similarity))
+        pair = pair / (pairs.size * pairs.size)
+        quant = tf.reduce_sum(losses.quantization(codes)) / (pairs.size * self.bits)
         return pair + self.quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
 
     def get_config(self):

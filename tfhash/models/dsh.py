@@ -3,10 +3,11 @@
 import keras
 import tensorflow as tf
 
-from tfhash import losses
-from tfhash.models import base
+from tfhash import backbones, losses, replicas
+from tfhash.models import base, registry
 
 
+@registry.register("dsh")
 @keras.saving.register_keras_serializable(package="tfhash")
 class DSH(base.HashingModel):
     """Contrastive loss over all pairs of the global batch.
@@ -31,18 +32,18 @@ class DSH(base.HashingModel):
         self.alpha = float(alpha)
         self.margin = float(margin)
 
-    @property
-    def effective_margin(self):
-        return self.margin if self.margin > 0 else 2.0 * self.bits
+    @classmethod
+    def from_run_config(cls, config, spec):
+        return cls(backbones.make_backbone(config.model, spec.image_size), alpha=config.dsh.alpha,
+                   margin=config.dsh.margin, **cls.head_args(config))
 
     def compute_hash_loss(self, codes, batch):
-        all_codes = base.replica_gather(codes)  # (global, bits)
-        all_labels = base.replica_gather(batch["label"])
-        global_batch = tf.cast(tf.shape(all_codes)[0], tf.float32)
-        similarity = losses.label_similarity(batch["label"], all_labels)
-        pair = tf.reduce_sum(losses.contrastive(codes, all_codes, similarity, self.effective_margin))
-        pair = pair / (global_batch * global_batch)
-        reg = tf.reduce_sum(losses.unit_magnitude(codes)) / global_batch
+        pairs = replicas.global_pairs(batch["label"], codes)
+        (all_codes,) = pairs.codes  # (global, bits)
+        margin = self.margin if self.margin > 0 else 2.0 * self.bits
+        pair = tf.reduce_sum(losses.contrastive(codes, all_codes, pairs.similarity, margin))
+        pair = pair / (pairs.size * pairs.size)
+        reg = tf.reduce_sum(losses.unit_magnitude(codes)) / pairs.size
         return pair + self.alpha * reg, {"pair_loss": pair, "reg_loss": reg}
 
     def get_config(self):

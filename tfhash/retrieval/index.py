@@ -1,11 +1,11 @@
 """HammingIndex: packed codes with ids, exact search, persistence and faiss interop."""
 
 import io
-import os
 import zipfile
 
 import numpy as np
 
+from tfhash import atomic
 from tfhash.retrieval import codes as codes_lib
 from tfhash.retrieval import hamming
 
@@ -95,12 +95,8 @@ class HammingIndex:
         buffer = io.BytesIO()
         np.savez(buffer, format=np.array(_FORMAT), bits=np.array(self.bits), codes=self._codes,
                  ids=self._ids)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as f:
+        with atomic.atomic_write(path, "wb") as f:
             f.write(buffer.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path):

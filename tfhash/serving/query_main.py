@@ -4,8 +4,10 @@
   tfhash-query --server=localhost:8500 --model=tfhash --signature=search --k=5 IMAGE...
 
 `encode_jpeg` (the default) sends the files' bytes and the server decodes them;
-`encode_images` and `search` take pixels, so the images are decoded here and resized
-to --image_size (default: the first image's size).
+`encode_images` and `search` take pixels, so the images are decoded here with the
+preprocessing the model was trained with (`tfhash.data.preprocess`). Images of one
+size go in one request and are resized by the server, exactly as in training; with
+--image_size they are resized here first (with the same function).
 """
 
 import sys
@@ -25,17 +27,30 @@ flags.DEFINE_float("timeout", 10.0, "Seconds per attempt.")
 
 
 def load_pixels(paths, size=None):
-    """uint8 [n, size, size, 3] from image files (RGB), resized to a common size."""
-    import numpy as np
-    from PIL import Image
+    """uint8 `[H, W, 3]` pixels of image files, decoded (and resized to `size` when
+    given) by `tfhash.data.preprocess`."""
+    import tensorflow as tf
+
+    from tfhash.data import preprocess
 
     images = []
     for path in paths:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            size = size or image.size[0]
-            images.append(np.asarray(image.resize((size, size), Image.BILINEAR), np.uint8))
-    return np.stack(images)
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            image = preprocess.decode(tf.constant(data))
+        except (tf.errors.InvalidArgumentError, ValueError) as e:
+            raise OSError(f"{path} is not a readable image ({str(e).splitlines()[0]})") from None
+        images.append((preprocess.resize(image, size) if size else image).numpy())
+    return images
+
+
+def _by_size(images):
+    """Groups image positions by (height, width): one request per group."""
+    groups = {}
+    for i, image in enumerate(images):
+        groups.setdefault(image.shape[:2], []).append(i)
+    return list(groups.values())
 
 
 def main(argv):
@@ -51,12 +66,20 @@ def main(argv):
             for path in paths:
                 with open(path, "rb") as f:
                     blobs.append(f.read())
-            inputs = {"images": blobs}
+            outputs = client.predict({"images": blobs}, FLAGS.signature)
         else:
-            inputs = {"images": load_pixels(paths, FLAGS.image_size)}
-            if FLAGS.signature == "search":
-                inputs["k"] = FLAGS.k
-        outputs = client.predict(inputs, FLAGS.signature)
+            import numpy as np
+
+            images = load_pixels(paths, FLAGS.image_size)
+            outputs = {}
+            for group in _by_size(images):
+                inputs = {"images": np.stack([images[i] for i in group])}
+                if FLAGS.signature == "search":
+                    inputs["k"] = FLAGS.k
+                for name, value in client.predict(inputs, FLAGS.signature).items():
+                    merged = outputs.setdefault(name, np.zeros((len(paths),) + value.shape[1:],
+                                                               value.dtype))
+                    merged[group] = value
     except (OSError, ServingError) as e:
         print(f"tfhash-query: error: {e}", file=sys.stderr)
         sys.exit(1)

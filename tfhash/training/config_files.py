@@ -8,6 +8,8 @@ import sys
 
 import ml_collections
 
+from tfhash import atomic
+
 CONFIG_FILE = "config.json"
 # Fields a rerun in the same workdir may change without invalidating its checkpoints.
 RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.")
@@ -75,12 +77,8 @@ def check_config(config, workdir):
 
 def save_config(config, workdir):
     """Writes the resolved config as config.json (atomically)."""
-    path = os.path.join(workdir, CONFIG_FILE)
-    current = _flat(config)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(current, f, indent=1, sort_keys=True, default=str)
-    os.replace(tmp, path)
+    atomic.write_json(os.path.join(workdir, CONFIG_FILE), _flat(config), indent=1,
+                      sort_keys=True, default=str)
 
 
 def load_workdir_config(workdir, configure_devices=False):

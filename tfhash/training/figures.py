@@ -1,39 +1,49 @@
-"""Report figures that show what a model does: retrieved images, saliency maps."""
-
-import os
+"""Report figures that show what a model does: retrieved images, and the maps a
+method declares (`HashingModel.figure_maps`: saliency, attention)."""
 
 import numpy as np
-import tensorflow as tf
 
 from tfhash import retrieval
+from tfhash.data import preprocess
 
 
-def _images(source, items, size):
-    """uint8 [n, size, size, 3] of source items, in the given order."""
-    from tfhash.data import pipeline
-
-    items = np.asarray(items, np.int64)
-    order = np.argsort(items, kind="stable")
-    loaded = [pipeline.resize(image, size).numpy() for image in source.images(items[order])]
-    result = np.empty((len(items), size, size, 3), np.uint8)
-    result[order] = np.stack(loaded)
-    return result
-
-
-def retrieval_figure(path, source, split, query_codes, db_codes, num_queries=5, k=10, size=64):
-    """A row per query: the query, then its top-k database images framed green
-    (relevant) or red (not relevant)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    picks = np.linspace(0, len(split.query) - 1, num=min(num_queries, len(split.query))).astype(int)
+    return plt
+
+
+def item_images(source, items, size):
+    """uint8 [n, size, size, 3] of source items, in the given order (the one
+    preprocessing: what the model sees)."""
+    items = np.asarray(items, np.int64)
+    order = np.argsort(items, kind="stable")
+    loaded = [preprocess.resize(image, size).numpy() for image in source.images(items[order])]
+    result = np.empty((len(items), size, size, 3), np.uint8)
+    result[order] = np.stack(loaded)
+    return result
+
+
+def query_picks(split, count):
+    """Evenly spaced positions among the queries (the same ones in every figure)."""
+    return np.linspace(0, len(split.query) - 1, num=min(count, len(split.query))).astype(int)
+
+
+def retrieval_figure(path, source, split, query_codes, db_codes, task="image->image",
+                     num_queries=5, k=10, size=64):
+    """A row per query: the query, then its top-k database items framed green
+    (relevant) or red (not relevant); items are shown by their images."""
+    plt = _pyplot()
+    picks = query_picks(split, num_queries)
     k = min(k, len(split.database))
     _, positions = retrieval.hamming_topk(query_codes[picks], db_codes, k)
     positions = positions.numpy()
-    queries = _images(source, split.query[picks], size)
-    results = _images(source, split.database[positions.ravel()], size).reshape(len(picks), k, size, size, 3)
+    queries = item_images(source, split.query[picks], size)
+    results = item_images(source, split.database[positions.ravel()], size).reshape(
+        len(picks), k, size, size, 3)
     fig, axes = plt.subplots(len(picks), k + 1, figsize=(1.1 * (k + 1), 1.2 * len(picks)), squeeze=False)
     for row, q in enumerate(picks):
         axes[row, 0].imshow(queries[row])
@@ -50,32 +60,31 @@ def retrieval_figure(path, source, split, query_codes, db_codes, num_queries=5, 
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("top-10 by Hamming distance (green: shares a label with the query)", fontsize=8)
+    fig.suptitle(f"{task}: top-{k} by Hamming distance (green: shares a label with the query)",
+                 fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def saliency_figure(path, model, source, split, image_size, count=8):
-    """Query images with the model's saliency maps overlaid (methods with saliency())."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    picks = np.linspace(0, len(split.query) - 1, num=min(count, len(split.query))).astype(int)
-    images = _images(source, split.query[picks], image_size)
-    maps = model.saliency(tf.cast(images, tf.float32), training=False).numpy()[..., 0]
-    fig, axes = plt.subplots(2, len(picks), figsize=(1.4 * len(picks), 3), squeeze=False)
-    for col in range(len(picks)):
-        axes[0, col].imshow(images[col])
-        axes[1, col].imshow(images[col])
-        axes[1, col].imshow(maps[col], cmap="jet", alpha=0.5, vmin=0, vmax=1)
-        axes[1, col].set_title(f"mean {maps[col].mean():.2f}", fontsize=7)
+def maps_figure(path, images, maps):
+    """Images (top row) and the same images with `maps` (a `contract.Maps`) overlaid,
+    on the maps' own colour scale (each map's own range when it has none)."""
+    plt = _pyplot()
+    values = np.asarray(maps.maps, np.float32)
+    fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
+    for col, image in enumerate(images):
+        axes[0, col].imshow(image)
+        axes[1, col].imshow(image)
+        lo = values[col].min() if maps.vmin is None else maps.vmin
+        hi = values[col].max() if maps.vmax is None else maps.vmax
+        axes[1, col].imshow(values[col], cmap="jet", alpha=0.5, vmin=lo, vmax=max(hi, lo + 1e-12))
+        axes[1, col].set_title(f"mean {values[col].mean():.2g}" if maps.vmax is not None
+                               else f"max {values[col].max():.2g}", fontsize=7)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("query images and their saliency maps (red: kept, blue: masked)", fontsize=8)
+    fig.suptitle(maps.title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

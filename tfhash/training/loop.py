@@ -1,6 +1,9 @@
 """The one training loop: strategy, checkpoints + resume, logging, evaluation.
 
-Methods plug in through `HashingModel.train_step`; nothing here knows a loss.
+Methods plug in through the method contract (`tfhash.models.HashingModel`):
+the loop builds a model from a `DataSpec`, gives each of its networks an
+optimizer, calls its schedule hook before every epoch and its `train_step` on
+every batch. Nothing here knows a loss or names a method.
 """
 
 import math
@@ -21,14 +24,15 @@ CHECKPOINT_DIR = "checkpoints"
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """A logged value became NaN or infinite; the last good checkpoint is kept."""
 
 
-def make_optimizer(train_config, total_steps):
-    """Adam or SGD (momentum 0.9), with decoupled weight decay when asked."""
+def make_optimizer(train_config, schedule_steps):
+    """Adam or SGD (momentum 0.9), with decoupled weight decay when asked; a cosine
+    schedule decays over `schedule_steps` steps of this optimizer."""
     lr = train_config.learning_rate
     if train_config.lr_schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, total_steps))
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(schedule_steps)))
     elif train_config.lr_schedule != "constant":
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {train_config.lr_schedule!r}")
     decay = train_config.weight_decay or None
@@ -39,19 +43,26 @@ def make_optimizer(train_config, total_steps):
     raise ValueError(f"optimizer must be 'adam' or 'sgd', got {train_config.optimizer!r}")
 
 
-def build_model(config, strategy, num_train, num_classes, total_steps=1):
-    """Model and optimizer, created and built inside the strategy's scope."""
+def data_spec(config, source, split):
+    """What the model is built from."""
+    return models.DataSpec.from_source(source, len(split.train), config.data.image_size)
+
+
+def build_model(config, strategy, spec, steps_per_epoch=1):
+    """Model and one optimizer per network, created and built inside the strategy's
+    scope from the data description (every weight and slot exists before the first
+    checkpoint)."""
     with strategy.scope():
         keras.utils.set_random_seed(config.seed)
-        model = models.make_model(config, num_train, num_classes)
-        size = config.data.image_size
-        model(tf.zeros([1, size, size, 3]))
-        model.build_optimizers(lambda: make_optimizer(config.train, total_steps))
+        model = models.make_model(config, spec)
+        model.build_from_spec(spec)
+        model.build_optimizers(lambda steps: make_optimizer(config.train, steps),
+                               steps_per_epoch, config.train.epochs)
     return model
 
 
 class _State:
-    """Checkpointed counters beside the model and optimizer."""
+    """Checkpointed counters beside the model and optimizers."""
 
     def __init__(self):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -61,7 +72,8 @@ class _State:
 def _checkpoint(model, state, workdir, keep):
     # Explicit variable lists: tf.train.Checkpoint(model=...) does not follow a Keras 3
     # model's sublayers and would drop non-trainable state such as batch-norm
-    # statistics; every weight (trainable or not) and optimizer slot is listed here.
+    # statistics, memory banks and the variables schedule hooks change; every weight
+    # (trainable or not) and every optimizer's slots are listed here.
     ckpt = tf.train.Checkpoint(
         model_weights=[w.value for w in model.weights],
         optimizer_variables=[v.value for v in model.optimizer_variables()],
@@ -73,8 +85,7 @@ def _checkpoint(model, state, workdir, keep):
 
 def _validate(config, strategy):
     codes_lib.check_bits(config.bits)
-    if config.method not in models.METHODS:
-        raise ValueError(f"unknown method {config.method!r}; expected one of {models.METHODS}")
+    models.registry.get(config.method)
     replicas, batch = strategy.num_replicas_in_sync, config.train.batch_size
     if batch <= 0 or batch % replicas:
         raise ValueError(f"train.batch_size={batch} must be a positive multiple of the {replicas} replicas")
@@ -82,10 +93,35 @@ def _validate(config, strategy):
         raise ValueError(f"train.epochs must be positive, got {config.train.epochs}")
 
 
+def make_distributed_step(model, strategy):
+    """One training step on a distributed batch: `model.train_step` on every replica,
+    logs combined as the model declares (`log_reduction`)."""
+    ops = {"sum": tf.distribute.ReduceOp.SUM, "mean": tf.distribute.ReduceOp.MEAN}
+
+    @tf.function
+    def distributed_step(batch):
+        logs = strategy.run(model.train_step, args=(batch,))
+        # a "sum" log is each replica's share of a global value; a "mean" log is averaged
+        return {k: strategy.reduce(ops[model.log_reduction(k)], v, axis=None)
+                for k, v in logs.items()}
+
+    return distributed_step
+
+
 def _log_line(epoch, epochs, step, steps, logs, rate):
     terms = " ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()) if k != "loss")
     return (f"epoch {epoch + 1}/{epochs} step {step}/{steps} loss {logs['loss']:.4f} "
             f"({terms}) {rate:.0f} images/s")
+
+
+def _check_finite(logs, epoch, step, manager):
+    bad = sorted(k for k, v in logs.items() if not math.isfinite(v))
+    if bad:
+        values = ", ".join(f"{k} became {logs[k]}" for k in bad)
+        raise TrainingDiverged(
+            f"{values} at epoch {epoch + 1} step {step}; training stopped and the last good "
+            f"checkpoint ({manager.latest_checkpoint or 'none'}) is kept. Try a lower "
+            "train.learning_rate")
 
 
 def train(config, workdir, source=None):
@@ -102,35 +138,28 @@ def train(config, workdir, source=None):
         source, split.train, config.data.image_size, config.train.batch_size, config.seed,
         augment_images=config.data.augment, cache=config.data.cache)
     steps = train_data.steps_per_epoch
-    model = build_model(config, strategy, len(split.train), source.num_classes,
-                        total_steps=steps * config.train.epochs)
+    model = build_model(config, strategy, data_spec(config, source, split), steps)
     state = _State()
     manager = _checkpoint(model, state, workdir, config.train.keep_checkpoints)
     if manager.latest_checkpoint:
         manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
         logging.info("Resumed from %s (epoch %d done)", manager.latest_checkpoint, int(state.epoch))
 
-    @tf.function
-    def distributed_step(batch):
-        logs = strategy.run(model.train_step, args=(batch,))
-        # Each replica returns its share of the global loss: the sum is the loss.
-        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in logs.items()}
-
+    distributed_step = make_distributed_step(model, strategy)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
     epochs, batch_size = config.train.epochs, config.train.batch_size
     run_images, run_seconds = 0, 0.0
     for epoch in range(int(state.epoch), epochs):
         epoch_start = interval_start = time.time()
+        context = models.EpochContext(epoch, epochs, steps, steps * epochs, train_data.ordered,
+                                      strategy)
+        with strategy.scope():
+            model.on_epoch_begin(epoch, context)
         interval_images = 0
         dataset = strategy.experimental_distribute_dataset(train_data.epoch(epoch))
         for step, batch in enumerate(dataset, start=1):
             logs = {k: float(v) for k, v in distributed_step(batch).items()}
-            if not math.isfinite(logs["loss"]):
-                raise TrainingDiverged(
-                    f"loss became {logs['loss']} at epoch {epoch + 1} step {step}; training "
-                    f"stopped and the last good checkpoint ({manager.latest_checkpoint or 'none'}) "
-                    "is kept. Try a lower train.learning_rate"
-                )
+            _check_finite(logs, epoch, step, manager)
             interval_images += batch_size
             global_step = epoch * steps + step
             if step % config.train.log_every == 0 or step == steps:
@@ -169,13 +198,13 @@ def restore_for_eval(config, workdir, source=None):
     strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
     split = data_lib.resolve_split(source, config.data, workdir)
-    model = build_model(config, strategy, len(split.train), source.num_classes)
+    steps = len(split.train) // config.train.batch_size
+    model = build_model(config, strategy, data_spec(config, source, split), steps)
     state = _State()
     manager = _checkpoint(model, state, workdir, config.train.keep_checkpoints)
     if not manager.latest_checkpoint:
         raise ValueError(f"{workdir} has no checkpoint to evaluate; run tfhash-train first")
     manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
-    steps = len(split.train) // config.train.batch_size
     stats = {"epochs": int(state.epoch), "step": int(state.epoch) * steps,
              "train_seconds": round(float(state.train_seconds.numpy()), 1),
              "images_per_second": None}
@@ -183,4 +212,5 @@ def restore_for_eval(config, workdir, source=None):
     return model, source, split, stats
 
 
-__all__ = ["TrainingDiverged", "build_model", "restore_for_eval", "train", "train_and_evaluate"]
+__all__ = ["TrainingDiverged", "build_model", "data_spec", "restore_for_eval", "train",
+           "train_and_evaluate"]

@@ -4,6 +4,7 @@ import os
 import ml_collections
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from tfhash import data
@@ -299,3 +300,115 @@ def test_encoding_returns_codes_in_split_order():
     expected = [[0b1001], [0b0000], [0b0001], [0b1000]]  # pixel (0,0) -> bit 0, (1,1) -> bit 3
     assert codes.tolist() == expected
     np.testing.assert_array_equal(labels.argmax(1), order)
+
+
+def write_pairs(tmp_path, rng, kind="paths", n=6, vocab=5):
+    labels = np.eye(3, dtype=np.uint8)[np.arange(n) % 3]
+    text = (rng.random((n, vocab)) < 0.5).astype(np.uint8)
+    arrays = {"labels": labels, "tags": text, "classes": np.array(["a", "b", "c"])}
+    if kind == "paths":
+        for i in range(n):
+            write_image(str(tmp_path / "pix" / f"{i}.png"), rng)
+        arrays["paths"] = np.array([f"pix/{i}.png" for i in range(n)])
+    elif kind == "ids":
+        for i in range(n):
+            write_image(str(tmp_path / "images" / f"im{10 + i}.jpg"), rng)
+        arrays["ids"] = np.arange(10, 10 + n)
+    else:
+        arrays["images"] = rng.integers(0, 256, (n, 8, 8, 3)).astype(np.uint8)
+    np.savez(tmp_path / "pairs.npz", **arrays)
+    return tmp_path / "pairs.npz", labels, text
+
+
+@pytest.mark.parametrize("kind", ["paths", "ids", "images"])
+def test_pairs_source_reads_images_text_and_labels(tmp_path, rng, kind):
+    path, labels, text = write_pairs(tmp_path, rng, kind)
+    source = data.load_source(f"pairs:{path}")
+    assert source.modalities == ("image", "text") and source.text_dim == 5
+    assert source.text.dtype == np.float32 and source.class_names == ["a", "b", "c"]
+    np.testing.assert_array_equal(source.text, text)
+    np.testing.assert_array_equal(source.labels, labels)
+    images = list(source.images([1, 4]).as_numpy_iterator())
+    assert images[0].dtype == np.uint8 and images[0].shape[-1] == 3
+    if kind == "ids":
+        assert source.describe(2).endswith(os.path.join("images", "im12.jpg"))
+    # a pair is one item: the protocols split pairs unchanged, items carry their text
+    split = data.make_split(source, splits_lib.protocol_params(data_config(
+        protocol="fixed", num_query=2, num_train=3)))
+    batch = next(iter(data.eval_dataset(source, split.database, 4, 8)))
+    np.testing.assert_array_equal(batch["text"].numpy(), text[split.database])
+    assert batch["image"].shape == (len(split.database), 4, 4, 3) and batch["image"].dtype == tf.uint8
+    train = next(iter(data.TrainData(source, split.train, 4, 3, seed=0).epoch(0)))
+    np.testing.assert_array_equal(train["text"].numpy(), text[split.train][train["index"].numpy()])
+    only_text = next(iter(data.eval_dataset(source, split.query, 4, 8, ("text",))))
+    assert "image" not in only_text and only_text["text"].shape == (2, 5)
+
+
+def test_pairs_fingerprint_covers_the_text(tmp_path, rng):
+    path, labels, text = write_pairs(tmp_path, rng, "images")
+    first = data.load_source(f"pairs:{path}")
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    arrays["tags"] = 1 - arrays["tags"]
+    np.savez(tmp_path / "other.npz", **arrays)
+    second = data.load_source(f"pairs:{tmp_path / 'other.npz'}")
+    assert first.fingerprint() != second.fingerprint()
+    renamed = data.PairedArraySource(first.name, first.array, first.labels, first.class_names,
+                                     1 - first.text)
+    assert renamed.fingerprint() != first.fingerprint()  # same name and labels, other text
+
+
+@pytest.mark.parametrize("arrays,message", [
+    (dict(labels=np.ones((2, 3)), paths=np.array(["a", "b"])), r"needs 'labels', 'text' \(or 'tags'\)"),
+    (dict(labels=np.ones((2, 3)), text=np.ones((3, 4)), images=np.zeros((2, 4, 4, 3), np.uint8)),
+     "must be 2-D with the same number of rows"),
+    (dict(labels=np.ones((2, 3)), text=np.ones((2, 4)), paths=np.array(["a.png", "b.png"]),
+          ids=np.arange(2)), "exactly one of 'paths', 'ids' or 'images'"),
+    (dict(labels=np.ones((2, 3)), text=np.ones((2, 4)), paths=np.array(["a.png", "b.png"])),
+     r"2 image file\(s\) are missing under .*a.png"),
+    (dict(labels=np.ones((2, 3)), text=np.ones((2, 4)), images=np.zeros((2, 4, 4, 3), np.uint8),
+          vocabulary=np.array(["x"])), "1 vocabulary words for 4 text columns"),
+])
+def test_pairs_errors_are_clear(tmp_path, arrays, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        data.load_source(f"pairs:{tmp_path / 'bad.npz'}")
+    with pytest.raises(ValueError, match="does not exist"):
+        data.load_source(f"pairs:{tmp_path / 'none.npz'}")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        data.load_source(f"pairs:{tmp_path / 'junk.npz'}")
+
+
+def test_patch_pairs_text_tells_the_class_mostly():
+    from tfhash.data import synthetic
+
+    source, corners = synthetic.colour_patch_pairs(per_class=50, vocabulary=40)
+    assert source.text.shape == (200, 40) and source.vocabulary[:2] == ["w0", "w1"]
+    classes = source.labels.argmax(axis=1)
+    own = np.array([source.text[i, c * 5:(c + 1) * 5].mean() for i, c in enumerate(classes)])
+    other = np.array([np.delete(source.text[i], np.arange(c * 5, (c + 1) * 5)).mean()
+                      for i, c in enumerate(classes)])
+    assert 0.55 < own.mean() < 0.75 and other.mean() < 0.1  # 0.6 (at least one word), 0.05
+    images, same_corners = synthetic.colour_patches(per_class=50)
+    np.testing.assert_array_equal(source.array, images.array)
+    np.testing.assert_array_equal(corners, same_corners)
+
+
+MIRFLICKR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..",
+                         "shared", "data", "mirflickr-cm-mini.tar.gz")
+
+
+@pytest.mark.skipif(not os.path.exists(MIRFLICKR), reason="../shared/data/mirflickr-cm-mini.tar.gz absent")
+def test_mirflickr_cross_modal_mini_reads_as_pairs(tmp_path):
+    import tarfile
+
+    with tarfile.open(MIRFLICKR) as tar:
+        tar.extractall(tmp_path, filter="data")
+    source = data.load_source(f"pairs:{tmp_path / 'mirflickr_cm_mini' / 'mir_cm_mini.npz'}")
+    assert len(source) == 2188 and source.num_classes == 24 and source.text_dim == 1386
+    assert source.multi_label and source.class_names[:3] == ["animals", "baby", "bird"]
+    split = data.make_split(source, splits_lib.protocol_params(data_config(
+        protocol="fixed", num_query=200, num_train=1000, train_in_database=True)))
+    assert len(split.query) == 200 and len(split.train) == 1000 and len(split.database) == 1988
+    assert source.unreadable(split.query[:50]) == []  # PNG data named .jpg decodes too

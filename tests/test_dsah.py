@@ -81,11 +81,24 @@ def test_each_step_updates_only_its_network(rng, saliency_loss, shared):
 
 def test_attention_every_skips_steps(rng):
     model = make(every=2)
+    assert [model.step_variant(step) for step in range(4)] == [False, True, False, True]
     before = [v.numpy() for v in model.networks()["attention"]]
-    model.train_step(batch_of(rng))  # iterations becomes 1 after the H step: not due
+    model.train_step(batch_of(rng), model.step_variant(0))  # not due
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.networks()["attention"]))
-    model.train_step(batch_of(rng))  # iterations 2: due
+    model.train_step(batch_of(rng), model.step_variant(1))  # due
     assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, model.networks()["attention"]))
+    assert int(model.optimizers["attention"].iterations) == 1
+
+
+def test_attention_every_in_the_loop_on_two_replicas(tmp_path):
+    """An optimizer update inside tf.cond fails under MirroredStrategy (the first
+    version of attention_every did that); the loop compiles one step per variant."""
+    config = tiny_config(method="dsah", num_cpu_replicas=2,
+                         **{"train.epochs": 1, "dsah.attention_every": 2})
+    model, _, split, stats = loop.train(config, str(tmp_path))
+    steps = len(split.train) // config.train.batch_size
+    assert int(model.optimizers["hash"].iterations.numpy()) == steps
+    assert int(model.optimizers["attention"].iterations.numpy()) == steps // 2
 
 
 def test_two_replicas_equal_one(rng):

@@ -34,7 +34,8 @@ def served(tmp_path_factory):
     server, port = serving_double.serve({"tfhash": base})
     images = source.array[split.query[:8]]
     expected = retrieval.pack_codes(model.encode(tf.cast(images, tf.float32))).numpy()
-    yield {"port": port, "images": images, "expected": expected, "base": base, "workdir": workdir}
+    yield {"port": port, "images": images, "expected": expected, "base": base, "workdir": workdir,
+           "model": model}
     server.stop(None)
 
 
@@ -128,6 +129,38 @@ def test_query_cli(served, tmp_path):
                              f"--server=127.0.0.1:{served['port']}", "--model=nope", "--timeout=5", *paths],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 1 and "not served" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_query_cli_pixel_signature_with_mixed_sizes(served, tmp_path):
+    """Pixels are decoded with the training preprocessing; each size is one request and
+    the server resizes, so the codes are the model's on the same files."""
+    from tfhash.data import preprocess
+
+    small = served["images"][:2]
+    big = np.repeat(np.repeat(small, 2, axis=1), 2, axis=2)
+    images = [small[0], big[0], np.ascontiguousarray(big[1, 3:24, 1:28]), small[1]]
+    paths = []
+    for i, image in enumerate(images):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(png_bytes(image))
+        paths.append(str(path))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-m", "tfhash.serving.query_main",
+                             f"--server=127.0.0.1:{served['port']}", "--model=tfhash",
+                             "--signature=encode_images", *paths],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    encoder = served["model"].encoders()["image"]
+    for path, image in zip(paths, images):
+        codes = retrieval.pack_codes(encoder.encode(preprocess.resize(image[None], 16))).numpy()
+        assert f"{path}: {bytes(codes[0]).hex()}" in result.stdout
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not an image")
+    result = subprocess.run([sys.executable, "-m", "tfhash.serving.query_main",
+                             f"--server=127.0.0.1:{served['port']}", "--signature=encode_images",
+                             str(tmp_path / "broken.png")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1 and "broken.png is not a readable image" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("docker") is None or subprocess.run(

@@ -48,6 +48,7 @@ def atomic_directory(target):
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".tmp-{os.path.basename(target)}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -2,10 +2,7 @@
 
 import keras
 
-_APPLICATIONS = {
-    "vgg16": (keras.applications.VGG16, 512),
-    "resnet50": (keras.applications.ResNet50, 2048),
-}
+_APPLICATIONS = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50}
 # Both networks were trained on BGR images with these channel means subtracted.
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -32,15 +29,11 @@ class ApplicationBackbone(keras.layers.Layer):
         self.name_ = name_
         self.image_size = int(image_size)
         self.weights_source = weights
-        constructor, self._dim = _APPLICATIONS[name_]
+        constructor = _APPLICATIONS[name_]
         self.network = constructor(
             include_top=False, weights=weights, input_shape=(self.image_size, self.image_size, 3)
         )
         self.pool = keras.layers.GlobalAveragePooling2D()
-
-    @property
-    def feature_dim(self):
-        return self._dim
 
     def call(self, images, training=False):
         bgr = images[..., ::-1] - keras.ops.convert_to_tensor(_CAFFE_MEAN_BGR, images.dtype)

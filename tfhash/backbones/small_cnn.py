@@ -34,10 +34,6 @@ class SmallCNN(keras.layers.Layer):
             self.blocks.append(keras.layers.MaxPooling2D(2))
         self.pool = keras.layers.GlobalAveragePooling2D()
 
-    @property
-    def feature_dim(self):
-        return self.widths[-1]
-
     def build(self, input_shape):
         shape = tuple(input_shape)
         for block in self.blocks:

@@ -25,9 +25,13 @@ class HashingModel(keras.Model):
       annealing, code refreshes). Whatever it changes must be a model weight
       (`add_weight(trainable=False)`), so checkpoints hold it and a resumed run
       continues in the right stage.
-    - `train_step(batch)`: runs in replica context; returns logs. A log is a
-      replica's share of a global value (summed over replicas) unless its name is
-      in `MEAN_LOGS` (averaged); every log is checked for NaN/inf.
+    - `train_step(batch, variant)`: runs in replica context; returns logs. A log is
+      a replica's share of a global value (summed over replicas) unless its name is
+      in `MEAN_LOGS` (averaged); every log is checked for NaN/inf. `variant` is
+      `step_variant(step)`, a Python value: the loop compiles one step per variant,
+      so a method branches in Python (which network steps now, which stage) instead
+      of putting optimizer updates inside `tf.cond`, which TF's distribution
+      strategies do not allow.
     - `encoders()`: modality -> `contract.Encoder` (raw input -> {-1, +1} codes);
       `evaluation_tasks()`: (query encoder, database encoder) pairs to score.
     - `figure_maps(images)`: the method's own figures (e.g. attention maps).
@@ -157,6 +161,12 @@ class HashingModel(keras.Model):
         """Called by the loop before every epoch (also the first after a resume)."""
         del epoch, context
 
+    def step_variant(self, step):
+        """A hashable Python value for the step after `step` steps of the run (read
+        eagerly by the loop before each step); it may depend on `step` and on
+        checkpointed state only. One variant (None) by default."""
+        del step
+
     def log_reduction(self, name):
         """"mean" for logs averaged over replicas, else "sum" (shares of a total)."""
         return "mean" if name in self.MEAN_LOGS else "sum"
@@ -209,7 +219,8 @@ class HashingModel(keras.Model):
         """Returns `(loss, logs)`: this replica's share of the global loss."""
         raise NotImplementedError(f"{type(self).__name__} must implement compute_hash_loss")
 
-    def train_step(self, batch):
+    def train_step(self, batch, variant=None):
+        del variant
         variables = self.networks()["hash"]
         with tf.GradientTape() as tape:
             codes = self(batch["image"], training=True)

@@ -134,7 +134,11 @@ class DSaH(base.HashingModel):
                                          pairs.similarity, self.margin)
         return tf.reduce_sum(margins) / (pairs.size * pairs.size) + area, mask
 
-    def train_step(self, batch):
+    def step_variant(self, step):
+        """Whether the A step runs after this H step (every `attention_every` steps)."""
+        return (step + 1) % self.attention_every == 0
+
+    def train_step(self, batch, variant=True):
         images = batch["image"]
         networks = self.networks()
         # H step, A fixed
@@ -145,23 +149,16 @@ class DSaH(base.HashingModel):
             loss, logs = bank_likelihood(self.bank, codes, batch, self.quant_weight,
                                          update_bank=True)
         self.optimizers["hash"].apply_gradients(zip(tape.gradient(loss, hash_vars), hash_vars))
-        # A step, H fixed (every `attention_every` H steps)
+        if variant is False:  # no A step this time
+            return dict(logs, loss=loss, saliency_loss=tf.constant(0.0),
+                        mask_mean=tf.reduce_mean(mask))
+        # A step, H fixed
         attention_vars = networks["attention"]
-
-        def attention_step():
-            with tf.GradientTape() as tape:
-                saliency_loss, new_mask = self._attention_loss(images, batch)
-            grads = tape.gradient(saliency_loss, attention_vars)
-            self.optimizers["attention"].apply_gradients(zip(grads, attention_vars))
-            return saliency_loss, tf.reduce_mean(new_mask)
-
-        if self.attention_every == 1:
-            saliency_loss, mask_mean = attention_step()
-        else:
-            due = tf.equal(self.optimizers["hash"].iterations % self.attention_every, 0)
-            saliency_loss, mask_mean = tf.cond(
-                due, attention_step, lambda: (tf.constant(0.0), tf.reduce_mean(mask)))
-        return dict(logs, loss=loss, saliency_loss=saliency_loss, mask_mean=mask_mean)
+        with tf.GradientTape() as tape:
+            saliency_loss, new_mask = self._attention_loss(images, batch)
+        grads = tape.gradient(saliency_loss, attention_vars)
+        self.optimizers["attention"].apply_gradients(zip(grads, attention_vars))
+        return dict(logs, loss=loss, saliency_loss=saliency_loss, mask_mean=tf.reduce_mean(new_mask))
 
     def get_config(self):
         config = super().get_config()

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 
+from tfhash import atomic
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCES = (
     "cc/ops/hamming_ops.cc",
@@ -174,9 +176,7 @@ def build(force=False, verbose=False, cuda=None):
             raise BuildError(f"compiling the op failed:\n{result.stderr[-4000:]}")
         info = {"tensorflow": version, "compiler": compiler, "command": command,
                 "popcount": _popcount_path(compiler), "cuda": bool(cuda)}
-        with open(os.path.join(folder, "build.json.tmp"), "w") as f:
-            json.dump(info, f, indent=1)
-        os.replace(os.path.join(folder, "build.json.tmp"), os.path.join(folder, "build.json"))
+        atomic.write_json(os.path.join(folder, "build.json"), info, indent=1)
         os.replace(tmp, library)
     return library
 

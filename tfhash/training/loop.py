@@ -93,14 +93,14 @@ def _validate(config, strategy):
         raise ValueError(f"train.epochs must be positive, got {config.train.epochs}")
 
 
-def make_distributed_step(model, strategy):
-    """One training step on a distributed batch: `model.train_step` on every replica,
-    logs combined as the model declares (`log_reduction`)."""
+def make_distributed_step(model, strategy, variant=None):
+    """One training step on a distributed batch: `model.train_step(batch, variant)` on
+    every replica, logs combined as the model declares (`log_reduction`)."""
     ops = {"sum": tf.distribute.ReduceOp.SUM, "mean": tf.distribute.ReduceOp.MEAN}
 
     @tf.function
     def distributed_step(batch):
-        logs = strategy.run(model.train_step, args=(batch,))
+        logs = strategy.run(model.train_step, args=(batch, variant))
         # a "sum" log is each replica's share of a global value; a "mean" log is averaged
         return {k: strategy.reduce(ops[model.log_reduction(k)], v, axis=None)
                 for k, v in logs.items()}
@@ -145,7 +145,13 @@ def train(config, workdir, source=None):
         manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
         logging.info("Resumed from %s (epoch %d done)", manager.latest_checkpoint, int(state.epoch))
 
-    distributed_step = make_distributed_step(model, strategy)
+    compiled = {}  # step variant -> its compiled step
+
+    def distributed_step(batch, done):
+        variant = model.step_variant(done)
+        if variant not in compiled:
+            compiled[variant] = make_distributed_step(model, strategy, variant)
+        return compiled[variant](batch)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
     epochs, batch_size = config.train.epochs, config.train.batch_size
     run_images, run_seconds = 0, 0.0
@@ -158,7 +164,7 @@ def train(config, workdir, source=None):
         interval_images = 0
         dataset = strategy.experimental_distribute_dataset(train_data.epoch(epoch))
         for step, batch in enumerate(dataset, start=1):
-            logs = {k: float(v) for k, v in distributed_step(batch).items()}
+            logs = {k: float(v) for k, v in distributed_step(batch, epoch * steps + step - 1).items()}
             _check_finite(logs, epoch, step, manager)
             interval_images += batch_size
             global_step = epoch * steps + step

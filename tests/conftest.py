@@ -46,3 +46,22 @@ def tiny_config(**overrides):
     return config
 
 
+
+
+def train_until_killed(config, workdir, monkeypatch, epoch, step):
+    """Runs `loop.train` and stops it (KeyboardInterrupt) right after step `step` of the
+    0-based epoch `epoch`, where a kill would stop it: the steps of that epoch are
+    lost, its checkpoint is never written."""
+    from tfhash.training import loop
+
+    original = loop._check_finite
+
+    def check(logs, at_epoch, at_step, manager):
+        original(logs, at_epoch, at_step, manager)
+        if (at_epoch, at_step) == (epoch, step):
+            raise KeyboardInterrupt(f"killed after epoch {epoch} step {step}")
+
+    monkeypatch.setattr(loop, "_check_finite", check)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(config, str(workdir))
+    monkeypatch.setattr(loop, "_check_finite", original)

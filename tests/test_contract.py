@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, train_until_killed
 from tfhash import backbones, data, export, losses, models, replicas, retrieval
 from tfhash.training import evaluation, loop
 
@@ -205,17 +205,7 @@ def test_unused_network_is_built_checkpointed_and_resumes_bit_exactly(tmp_path, 
     assert weights == len(straight.weights) and slots == len(straight.optimizer_variables())
     assert any(np.abs(v.numpy()).sum() > 0 for v in straight.optimizers["spare"].variables
                if "spare" in v.path)
-    original = data.TrainData.epoch
-
-    def interrupted(self, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt("stopped after the first checkpoint")
-        return original(self, epoch)
-
-    monkeypatch.setattr(data.TrainData, "epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        loop.train(config, str(tmp_path / "resumed"))
-    monkeypatch.setattr(data.TrainData, "epoch", original)
+    train_until_killed(config, tmp_path / "resumed", monkeypatch, epoch=1, step=2)
     resumed, *_ = loop.train(config, str(tmp_path / "resumed"))
     assert_same_state(all_state(straight), all_state(resumed))
 
@@ -232,24 +222,11 @@ def test_two_stage_method_resumes_in_the_right_stage(tmp_path, monkeypatch):
     assert straight.optimizers["hash"]._learning_rate.decay_steps == steps
     assert straight.optimizers["second"]._learning_rate.decay_steps == 2 * steps
     assert float(straight.optimizers["second"].learning_rate) == 0.0
-    # interrupted between the stages (after the hook computed B, before ckpt-2) and
-    # inside stage 2 (mid-epoch, after step 2 of epoch 3)
-    original = loop._check_finite
-
-    def stop(when):
-        def check(logs, epoch, step, manager):
-            original(logs, epoch, step, manager)
-            if (epoch, step) == when:
-                raise KeyboardInterrupt(f"killed at {when}")
-        return check
-
-    for name, when in (("between", (1, 1)), ("inside", (2, 2))):
-        workdir = str(tmp_path / name)
-        monkeypatch.setattr(loop, "_check_finite", stop(when))
-        with pytest.raises(KeyboardInterrupt):
-            loop.train(config, workdir)
-        monkeypatch.setattr(loop, "_check_finite", original)
-        resumed, *_ = loop.train(config, workdir)
+    # killed between the stages (after the hook computed B, before ckpt-2) and inside
+    # stage 2 (mid-epoch, after step 2 of epoch 3)
+    for name, (epoch, step) in (("between", (1, 1)), ("inside", (2, 2))):
+        train_until_killed(config, tmp_path / name, monkeypatch, epoch, step)
+        resumed, *_ = loop.train(config, str(tmp_path / name))
         assert_same_state(all_state(straight), all_state(resumed))
     # the guided codes come from the un-augmented ordered pass: the same pass by hand
     model, source, split, _ = loop.restore_for_eval(config, str(tmp_path / "straight"))

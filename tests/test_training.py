@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, tiny_config
-from tfhash import data as data_lib
+from tests.conftest import REPO, tiny_config, train_until_killed
 from tfhash import models
 from tfhash.training import evaluation, loop
 
@@ -23,17 +22,7 @@ def weights_after(config, workdir):
 def test_resume_continues_exactly(tmp_path, monkeypatch):
     straight, stats = weights_after(tiny_config(), tmp_path / "straight")
     assert stats["epochs"] == 2
-    original = data_lib.TrainData.epoch
-
-    def interrupted(self, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt("stopped after the first checkpoint")
-        return original(self, epoch)
-
-    monkeypatch.setattr(data_lib.TrainData, "epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        loop.train(tiny_config(), str(tmp_path / "resumed"))
-    monkeypatch.setattr(data_lib.TrainData, "epoch", original)
+    train_until_killed(tiny_config(), tmp_path / "resumed", monkeypatch, epoch=1, step=2)
     resumed, stats = weights_after(tiny_config(), tmp_path / "resumed")
     assert stats["epochs"] == 2
     for a, b in zip(straight, resumed):

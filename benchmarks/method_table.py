@@ -143,7 +143,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
     parser.add_argument("--methods", default="dpsh,dsh,dsah")
     parser.add_argument("--bits", default="12,24,32,48")
-    parser.add_argument("--no_readme", action="store_true", help="do not edit README.md")
+    parser.add_argument("--no_readme", action="store_true",
+                        help="print the table only (README.md and benchmarks/results untouched)")
     args = parser.parse_args()
     spec = DATASETS[args.dataset]
     archive = args.archive or spec["archive"]
@@ -171,11 +172,11 @@ def main():
         command += f" --methods={args.methods}"
     text = table(args.dataset, results, walls, methods, bits_list, epochs,
                  shared.data.image_size, command)
-    os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)
-    with open(os.path.join(REPO, "benchmarks", "results", f"{args.dataset}_table.md"), "w") as f:
-        f.write(text + "\n")
     print(text)
     if not args.no_readme:
+        os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)
+        with open(os.path.join(REPO, "benchmarks", "results", f"{args.dataset}_table.md"), "w") as f:
+            f.write(text + "\n")
         start, end = f"<!-- {args.dataset}-table:start -->", f"<!-- {args.dataset}-table:end -->"
         readme = os.path.join(REPO, "README.md")
         with open(readme) as f:

@@ -45,6 +45,10 @@ def get_config():
     config.data.num_query = 2000  # fixed
     config.data.num_train = 10000  # fixed
     config.data.train_in_database = True  # per_class, fixed
+    # validation draw held out of the training items, to choose settings on (never on
+    # the queries): per class on single-label data, a total on multi-label data
+    config.data.validation_per_class = 0
+    config.data.num_validation = 0
     config.data.split_file = ""  # reuse the exact split.json of another run
     config.data.image_size = 32
     config.data.augment = True  # random flip and crop on training images
@@ -63,6 +67,8 @@ def get_config():
     config.dpsh = ml_collections.ConfigDict()
     config.dpsh.quant_weight = 0.1  # mean-normalised quantisation weight
     config.dpsh.memory_bank = True  # False: pairs within the global batch only
+    # 0: the paper's logit 0.5 * u.v; > 0: max_logit * u.v / bits (also DSaH's)
+    config.dpsh.max_logit = 0.0
 
     config.dsh = ml_collections.ConfigDict()
     config.dsh.alpha = 0.01
@@ -97,4 +103,7 @@ def get_config():
     config.eval.top_k = 1000  # mAP@k beside mAP@all
     config.eval.radius = 2  # precision inside this Hamming radius
     config.eval.precision_ks = (1, 10, 50, 100, 200, 500, 1000)
+    # with a validation draw: its mAP@all (validation items against the training
+    # items) every this many epochs and after the last one
+    config.eval.validate_every = 5
     return config

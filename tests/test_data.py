@@ -19,7 +19,8 @@ def write_image(path, rng, size=(10, 12)):
 def data_config(**overrides):
     config = ml_collections.ConfigDict(dict(
         protocol="per_class", seed=0, query_per_class=2, train_per_class=3, num_query=5,
-        num_train=10, train_in_database=True, split_file="", skip_corrupt=False))
+        num_train=10, train_in_database=True, split_file="", skip_corrupt=False,
+        validation_per_class=0, num_validation=0))
     config.update(overrides)
     return config
 
@@ -412,3 +413,47 @@ def test_mirflickr_cross_modal_mini_reads_as_pairs(tmp_path):
         protocol="fixed", num_query=200, num_train=1000, train_in_database=True)))
     assert len(split.query) == 200 and len(split.train) == 1000 and len(split.database) == 1988
     assert source.unreadable(split.query[:50]) == []  # PNG data named .jpg decodes too
+
+
+def test_validation_draw_is_held_out_of_training_and_disjoint_from_queries():
+    source = label_source([40, 40, 40])
+    params = splits_lib.protocol_params(data_config(validation_per_class=4, train_per_class=10))
+    assert params["validation_per_class"] == 4
+    split = data.make_split(source, params)
+    plain = data.make_split(source, splits_lib.protocol_params(data_config(train_per_class=10)))
+    assert len(split.validation) == 12 and len(split.train) == 30 - 12  # 10 per class before
+    np.testing.assert_array_equal(np.sort(np.concatenate([split.train, split.validation])), plain.train)
+    assert not np.intersect1d(split.validation, split.train).size
+    assert not np.intersect1d(split.validation, split.query).size
+    np.testing.assert_array_equal(split.query, plain.query)  # the other parts are unchanged
+    np.testing.assert_array_equal(split.database, plain.database)
+    counts = source.labels[split.validation].sum(axis=0)
+    assert counts.tolist() == [4, 4, 4]  # per class on single-label data
+    assert "validation" not in splits_lib.protocol_params(data_config())  # old splits still match
+    with pytest.raises(ValueError, match="class 0 has 3 training items, not more than the 4"):
+        data.make_split(source, splits_lib.protocol_params(data_config(validation_per_class=4)))
+
+
+def test_validation_draw_on_multi_label_data_and_its_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = (rng.random((60, 4)) < 0.4).astype(np.float32)
+    labels[labels.sum(1) == 0, 0] = 1
+    source = data.ArraySource("multi", np.zeros((60, 2, 2, 3), np.uint8), labels, list("abcd"))
+    split = data.make_split(source, splits_lib.protocol_params(data_config(
+        protocol="fixed", num_query=10, num_train=30, num_validation=6)))
+    assert len(split.validation) == 6 and len(split.train) == 24
+    path = tmp_path / "split.json"
+    data.save_split(split, str(path))
+    loaded = data.load_split(str(path))
+    np.testing.assert_array_equal(loaded.validation, split.validation)
+    assert loaded.checksum() == split.checksum() and "24 train, 6 validation" in loaded.summary()
+    with pytest.raises(ValueError, match="validation_per_class needs single-label data"):
+        data.make_split(source, splits_lib.protocol_params(data_config(
+            protocol="fixed", num_query=10, num_train=30, validation_per_class=2)))
+    with pytest.raises(ValueError, match="num_validation=30 must be smaller than the 30"):
+        data.make_split(source, splits_lib.protocol_params(data_config(
+            protocol="fixed", num_query=10, num_train=30, num_validation=30)))
+    with pytest.raises(ValueError, match="not both"):
+        splits_lib.protocol_params(data_config(validation_per_class=1, num_validation=1))
+    with pytest.raises(ValueError, match="must be an integer >= 0"):
+        splits_lib.protocol_params(data_config(num_validation=-1))

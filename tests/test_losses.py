@@ -61,3 +61,32 @@ def test_quantization_and_unit_magnitude(rng):
     np.testing.assert_allclose(losses.quantization(u).numpy(), ((u - np.sign(u)) ** 2).sum(1), rtol=1e-5)
     np.testing.assert_allclose(losses.unit_magnitude(u).numpy(), np.abs(np.abs(u) - 1).sum(1), rtol=1e-5)
     np.testing.assert_allclose(losses.quantization(np.array([[1.0, -1.0, 0.5]])).numpy(), [0.25])
+
+
+@pytest.mark.parametrize("bits,max_logit", [(12, 0.0), (48, 0.0), (48, 6.0), (12, 6.0)])
+def test_likelihood_logit_scale_follows_the_code_length(rng, bits, max_logit):
+    """The paper's logit is 0.5 u.v (bits / 2 for codes that agree everywhere); with
+    max_logit it is max_logit * u.v / bits at every length."""
+    from tfhash.models.dpsh import logit_scale
+
+    scale = logit_scale(bits, max_logit)
+    same = np.ones((1, bits), np.float32)
+    theta = losses.likelihood_logits(same, same, scale).numpy()[0, 0]
+    assert theta == pytest.approx(bits / 2 if max_logit == 0 else max_logit)
+    u = np.tanh(rng.normal(size=(5, bits))).astype(np.float32)
+    v = np.tanh(rng.normal(size=(7, bits))).astype(np.float32)
+    s = (rng.random((5, 7)) < 0.3).astype(np.float32)
+    expected_theta = scale * u @ v.T
+    expected = np.log1p(np.exp(expected_theta)) - s * expected_theta
+    np.testing.assert_allclose(losses.pairwise_likelihood(u, v, s, scale).numpy(), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_saturated_pairs_hand_worked():
+    # sigmoid(5) = 0.9933, sigmoid(-5) = 0.0067, sigmoid(0) = 0.5
+    theta = np.array([[5.0, -5.0, 0.0, 5.0, -5.0]], np.float32)
+    s = np.array([[1.0, 0.0, 1.0, 0.0, 1.0]], np.float32)
+    right, wrong = losses.saturated_pairs(theta, s)
+    assert float(right) == 2.0 and float(wrong) == 2.0
+    right, wrong = losses.saturated_pairs(theta, s, threshold=0.001)
+    assert float(right) == 0.0 and float(wrong) == 0.0

@@ -136,3 +136,38 @@ def test_bad_metric_inputs(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         retrieval.mean_average_precision(**args, top_k=top_k)
+
+
+def test_code_health_hand_worked():
+    # 4 codes of 3 bits: bit 0 always 1 (constant), bit 1 = bit 2 (correlation 1), half on
+    codes = np.array([[1, 1, 1], [1, 1, 1], [1, -1, -1], [1, 1, 1]], np.float32)
+    health = retrieval.code_health(retrieval.pack_codes(codes).numpy(), 3)
+    assert health["bit_balance"] == pytest.approx((1.0 + 0.5 + 0.5) / 3)
+    assert health["mean_abs_bit_correlation"] == pytest.approx(1.0)
+    assert health["constant_bits"] == 1
+    assert health["distinct_codes"] == 2 and health["largest_bucket_share"] == 0.75
+    single = retrieval.code_health(retrieval.pack_codes(codes[:, :1]).numpy(), 1)
+    assert single["mean_abs_bit_correlation"] is None and single["constant_bits"] == 1
+
+
+def test_code_health_matches_numpy_on_random_codes(rng):
+    bits = 20
+    codes = rng.random((300, bits)) < np.linspace(0.1, 0.9, bits)  # biased bits
+    codes[:, 5] = codes[:, 4]  # one duplicated bit
+    health = retrieval.code_health(retrieval.pack_codes(codes).numpy(), bits)
+    values = codes.astype(float)
+    assert health["bit_balance"] == pytest.approx(np.abs(2 * values.mean(0) - 1).mean())
+    corr = np.corrcoef(values.T)
+    expected = np.abs(corr[np.triu_indices(bits, 1)]).mean()
+    assert health["mean_abs_bit_correlation"] == pytest.approx(expected)
+    assert health["distinct_codes"] == len({row.tobytes() for row in codes})
+    _, counts = np.unique(codes, axis=0, return_counts=True)
+    assert health["largest_bucket_share"] == pytest.approx(counts.max() / 300)
+
+
+def test_chance_map_is_what_random_codes_score(rng):
+    labels = rng.integers(0, 4, 400)
+    chance = retrieval.chance_map(labels[:50], labels[50:], 12)
+    again = retrieval.chance_map(labels[:50], labels[50:], 12)
+    share = np.mean(labels[:50, None] == labels[None, 50:])  # about 0.25
+    assert chance == again and abs(chance - share) < 0.05

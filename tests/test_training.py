@@ -135,3 +135,34 @@ def test_kill_9_then_rerun_resumes(tmp_path):
     assert f"Resumed from {ckpt_dir}/ckpt-{done}" in rerun.stderr
     assert f"epoch {done + 1}/40" in rerun.stderr and "epoch 1/40 " not in rerun.stderr
     assert json.loads((workdir / "report.json").read_text())["epochs"] == 40
+
+
+def test_validation_draw_is_scored_during_training(tmp_path):
+    config = tiny_config(**{"data.validation_per_class": 2, "train.epochs": 3,
+                            "eval.validate_every": 2, "train.batch_size": 10})
+    report = loop.train_and_evaluate(config, str(tmp_path))
+    history = json.loads((tmp_path / "validation.json").read_text())
+    assert [h["epoch"] for h in history] == [2, 3] and report["validation"] == history
+    assert report["num_validation"] == 20 and report["num_train"] == 60
+    # the score is the validation items against the training items, by the model's encoder
+    model, source, split, _ = loop.restore_for_eval(config, str(tmp_path))
+    assert evaluation.validate(model, config, source, split) == pytest.approx(history[-1]["map_all"],
+                                                                            abs=1e-6)
+    encoder = model.encoders()["image"]
+    from tfhash import retrieval
+    from tfhash.data import preprocess
+
+    def codes(items):
+        images = np.stack([preprocess.resize(source.array[i], 16).numpy() for i in items])
+        return retrieval.pack_codes(encoder.encode(images)).numpy()
+
+    expected = retrieval.mean_average_precision(codes(split.validation), codes(split.train),
+                                                source.labels[split.validation],
+                                                source.labels[split.train])
+    assert expected == pytest.approx(history[-1]["map_all"], abs=1e-6)
+    health = report["code_health"]
+    assert set(health) == {"bit_balance", "mean_abs_bit_correlation", "constant_bits",
+                           "distinct_codes", "largest_bucket_share"}
+    assert 0 <= report["chance_map_all"] <= 1
+    table = evaluation.format_table(report, config.eval.top_k, config.eval.radius)
+    assert "validation" in table and "largest bucket" in table and "chance" in table

@@ -9,6 +9,11 @@ Protocols:
   all items (the rule for multi-label lists such as NUS-WIDE, COCO, MIRFlickr);
 - ``official``: the source's test split gives the queries, its train split the
   training items and the database.
+
+Any protocol can hold out part of the training items as a validation draw
+(`validation_per_class` on single-label data, `num_validation` on multi-label
+data): they leave the training part, and settings are chosen on them (validation
+items as queries against the remaining training items), never on the queries.
 """
 
 import dataclasses
@@ -42,11 +47,15 @@ class Split:
     source: str
     source_fingerprint: str
     skipped: list = dataclasses.field(default_factory=list)  # unreadable item names
+    # training items held out to choose settings on (sorted; not in `train`)
+    validation: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
 
     def checksum(self):
         digest = hashlib.sha256()
         digest.update(json.dumps(self._meta(), sort_keys=True).encode())
-        for part in (self.query, self.train, self.database):
+        parts = (self.query, self.train, self.database) + (
+            (self.validation,) if len(self.validation) else ())
+        for part in parts:
             digest.update(np.asarray(part, np.int64).tobytes())
         return digest.hexdigest()
 
@@ -59,9 +68,10 @@ class Split:
         }
 
     def summary(self):
+        held_out = f", {len(self.validation)} validation" if len(self.validation) else ""
         return (
-            f"{self.protocol['name']}: {len(self.query)} query, {len(self.train)} train, "
-            f"{len(self.database)} database items"
+            f"{self.protocol['name']}: {len(self.query)} query, {len(self.train)} train"
+            f"{held_out}, {len(self.database)} database items"
         )
 
 
@@ -80,7 +90,42 @@ def protocol_params(data_config):
         params.update(num_query=int(data_config.num_query), num_train=int(data_config.num_train))
     if name in ("per_class", "fixed"):
         params["train_in_database"] = bool(data_config.train_in_database)
+    for key in ("validation_per_class", "num_validation"):
+        value = data_config.get(key, 0)
+        if isinstance(value, bool) or int(value) != value or value < 0:
+            raise ValueError(f"data.{key} must be an integer >= 0, got {value!r}")
+        if value:  # absent when 0, so splits drawn before the option existed still match
+            params[key] = int(value)
+    if "validation_per_class" in params and "num_validation" in params:
+        raise ValueError("set data.validation_per_class (single-label data) or "
+                         "data.num_validation (multi-label data), not both")
     return params
+
+
+def _validation(source, train, params):
+    """The validation draw out of the training items (a stream of its own, so the
+    other parts do not depend on it)."""
+    rng = np.random.default_rng([params["seed"], 2])
+    multi = bool(np.any(source.labels.sum(axis=1) != 1))
+    if "validation_per_class" in params:
+        if multi:
+            raise ValueError("data.validation_per_class needs single-label data; use "
+                             "data.num_validation on multi-label data")
+        per_class = params["validation_per_class"]
+        classes = source.labels[train].argmax(axis=1)
+        picked = []
+        for c in range(source.num_classes):
+            members = train[classes == c]
+            if len(members) and len(members) <= per_class:
+                raise ValueError(f"class {c} has {len(members)} training items, not more than "
+                                 f"the {per_class} validation items asked for")
+            picked.append(rng.permutation(members)[:per_class])
+        return np.sort(np.concatenate(picked))
+    count = params["num_validation"]
+    if count >= len(train):
+        raise ValueError(f"data.num_validation={count} must be smaller than the {len(train)} "
+                         "training items")
+    return np.sort(rng.permutation(train)[:count])
 
 
 def _per_class(labels, rng, query_per_class, train_per_class):
@@ -138,13 +183,19 @@ def make_split(source, params):
     # A separate stream for the database order keeps the query and train draws
     # independent of it.
     database = np.random.default_rng([params["seed"], 1]).permutation(np.sort(database))
+    train = np.sort(train).astype(np.int64)
+    validation = np.zeros(0, np.int64)
+    if "validation_per_class" in params or "num_validation" in params:
+        validation = _validation(source, train, params).astype(np.int64)
+        train = np.setdiff1d(train, validation)
     return Split(
         query=np.sort(query).astype(np.int64),
-        train=np.sort(train).astype(np.int64),
+        train=train,
         database=database.astype(np.int64),
         protocol=dict(params),
         source=source.name,
         source_fingerprint=source.fingerprint(),
+        validation=validation,
     )
 
 
@@ -154,7 +205,8 @@ def drop_items(split, bad_indices, names):
     keep = lambda part: part[~np.isin(part, bad)].astype(np.int64)  # noqa: E731  (keeps order)
     return dataclasses.replace(
         split, query=keep(split.query), train=keep(split.train),
-        database=keep(split.database), skipped=sorted(split.skipped + list(names)),
+        database=keep(split.database), validation=keep(split.validation),
+        skipped=sorted(split.skipped + list(names)),
     )
 
 
@@ -165,6 +217,8 @@ def save_split(split, path):
         query=split.query.tolist(), train=split.train.tolist(),
         database=split.database.tolist(), checksum=split.checksum(),
     )
+    if len(split.validation):
+        record["validation"] = split.validation.tolist()
     atomic.write_json(path, record)
 
 
@@ -179,6 +233,7 @@ def load_split(path):
             database=np.asarray(record["database"], np.int64),
             protocol=record["protocol"], source=record["source"],
             source_fingerprint=record["source_fingerprint"], skipped=record["skipped"],
+            validation=np.asarray(record.get("validation", []), np.int64),
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"split file {path} cannot be read ({e}); delete it to redraw") from e

@@ -4,8 +4,11 @@ from tfhash.losses.saliency import mask_area, saliency_margin
 from tfhash.losses.pairwise import (
     contrastive,
     label_similarity,
+    likelihood_from_logits,
+    likelihood_logits,
     pairwise_likelihood,
     quantization,
+    saturated_pairs,
     squared_distances,
     unit_magnitude,
 )
@@ -15,8 +18,11 @@ __all__ = [
     "saliency_margin",
     "contrastive",
     "label_similarity",
+    "likelihood_from_logits",
+    "likelihood_logits",
     "pairwise_likelihood",
     "quantization",
+    "saturated_pairs",
     "squared_distances",
     "unit_magnitude",
 ]

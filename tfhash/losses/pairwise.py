@@ -13,13 +13,23 @@ def label_similarity(labels_a, labels_b):
     return tf.cast(shared > 0, tf.float32)
 
 
-def pairwise_likelihood(u, v, similarity):
-    """DPSH negative log-likelihood of `similarity` under sigmoid(0.5 u.v).
+def likelihood_logits(u, v, scale=0.5):
+    """The pairwise logits `theta = scale * u.v`, (a, b); DPSH's is scale 0.5."""
+    return scale * tf.matmul(u, v, transpose_b=True)
 
-    `softplus(theta) - s * theta` with the numerically stable softplus.
+
+def likelihood_from_logits(theta, similarity):
+    """`softplus(theta) - s * theta` per pair: the negative log-likelihood of
+    `similarity` under sigmoid(theta), with the numerically stable softplus."""
+    return tf.nn.softplus(theta) - similarity * theta
+
+
+def pairwise_likelihood(u, v, similarity, scale=0.5):
+    """DPSH negative log-likelihood of `similarity` under sigmoid(scale * u.v).
 
     Args:
-      u: (a, bits) codes; v: (b, bits) codes; similarity: (a, b) in {0, 1}.
+      u: (a, bits) codes; v: (b, bits) codes; similarity: (a, b) in {0, 1};
+      scale: the logit's factor (0.5 in the paper).
 
     Returns:
       (a, b) per-pair losses.
@@ -27,8 +37,17 @@ def pairwise_likelihood(u, v, similarity):
     Reference: Li, Wang, Kang, "Feature Learning based Deep Supervised Hashing with
     Pairwise Labels", IJCAI 2016.
     """
-    theta = 0.5 * tf.matmul(u, v, transpose_b=True)  # (a, b)
-    return tf.nn.softplus(theta) - similarity * theta
+    return likelihood_from_logits(likelihood_logits(u, v, scale), similarity)
+
+
+def saturated_pairs(theta, similarity, threshold=0.01):
+    """Pairs whose likelihood gradient `sigmoid(theta) - s` is within `threshold` of
+    0 (saturated on the right side: the pair no longer teaches anything) and within
+    `threshold` of +-1 (saturated on the wrong side), as two float32 counts."""
+    error = tf.abs(tf.sigmoid(theta) - similarity)
+    right = tf.reduce_sum(tf.cast(error < threshold, tf.float32))
+    wrong = tf.reduce_sum(tf.cast(error > 1.0 - threshold, tf.float32))
+    return right, wrong
 
 
 def squared_distances(u, v):

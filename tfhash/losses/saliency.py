@@ -5,17 +5,17 @@ import tensorflow as tf
 from tfhash.losses import pairwise
 
 
-def saliency_margin(salient_u, salient_v, original_u, original_v, similarity, margin):
+def saliency_margin(salient_u, salient_v, original_u, original_v, similarity, margin, scale=0.5):
     """Per pair `max(0, margin + l_ij(salient) - l_ij(original))`.
 
-    `l_ij` is DPSH's pairwise term; the salient images must explain each pair
-    better than the original images by `margin`.
+    `l_ij` is DPSH's pairwise term (logit `scale * u.v`); the salient images must
+    explain each pair better than the original images by `margin`.
 
     Returns:
       (a, b) per-pair losses.
     """
-    salient = pairwise.pairwise_likelihood(salient_u, salient_v, similarity)
-    original = pairwise.pairwise_likelihood(original_u, original_v, similarity)
+    salient = pairwise.pairwise_likelihood(salient_u, salient_v, similarity, scale)
+    original = pairwise.pairwise_likelihood(original_u, original_v, similarity, scale)
     return tf.nn.relu(margin + salient - original)
 
 

@@ -8,22 +8,41 @@ from tfhash.layers import MemoryBank
 from tfhash.models import base, registry
 
 
-def bank_likelihood(bank, codes, batch, quant_weight, update_bank):
+def logit_scale(bits, max_logit):
+    """The factor of the pairwise logit `theta = scale * u.v`.
+
+    `max_logit` <= 0: the paper's 0.5, so two codes that agree on every bit have
+    logit bits / 2, which grows with the code length. `max_logit` > 0: that logit is
+    `max_logit` at any length, `scale = max_logit / bits` (README "DPSH and code
+    length")."""
+    return 0.5 if max_logit <= 0 else float(max_logit) / bits
+
+
+def _pair_logs(theta, similarity, pairs):
+    right, wrong = losses.saturated_pairs(theta, similarity)
+    return {"sat_right": right / pairs, "sat_wrong": wrong / pairs}
+
+
+def bank_likelihood(bank, codes, batch, quant_weight, update_bank, scale=0.5):
     """DPSH's semantic loss of `codes` against `bank` (a `MemoryBank`) with this global
     batch written in, plus `quant_weight` x the quantisation term.
 
-    Returns `(loss, {"pair_loss", "quant_loss"})`, this replica's share; the bank
-    keeps the written batch only when `update_bank`. DSaH's hashing network uses the
-    same loss.
+    Returns `(loss, logs)`, this replica's share; logs: pair and quantisation loss,
+    and the shares of pairs whose logit is saturated on the right (`sat_right`) and
+    on the wrong side (`sat_wrong`). The bank keeps the written batch only when
+    `update_bank`. DSaH's hashing network uses the same loss.
     """
     bank_codes, bank_labels, global_batch = bank.written(batch["index"], codes, batch["label"])
     similarity = losses.label_similarity(batch["label"], bank_labels)
-    pair = tf.reduce_sum(losses.pairwise_likelihood(codes, bank_codes, similarity))
-    pair = pair / (global_batch * bank.size)
+    theta = losses.likelihood_logits(codes, bank_codes, scale)  # (local, num_train)
+    pairs = global_batch * bank.size
+    pair = tf.reduce_sum(losses.likelihood_from_logits(theta, similarity)) / pairs
     quant = tf.reduce_sum(losses.quantization(codes)) / (global_batch * codes.shape[-1])
     if update_bank:
         bank.store(bank_codes, bank_labels)
-    return pair + quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
+    logs = dict(_pair_logs(tf.stop_gradient(theta), similarity, pairs), pair_loss=pair,
+                quant_loss=quant)
+    return pair + quant_weight * quant, logs
 
 
 @registry.register("dpsh")
@@ -43,14 +62,18 @@ class DPSH(base.HashingModel):
       num_classes: label width.
       quant_weight: weight of the quantisation term.
       memory_bank: False compares the global batch with itself instead (no bank).
+      max_logit: 0 for the paper's logit `0.5 * u.v`; > 0 for `max_logit * u.v / bits`
+        (the logit of two codes that agree on every bit is then `max_logit` at
+        every code length).
 
     Reference: Li, Wang, Kang, IJCAI 2016.
     """
 
     def __init__(self, backbone, bits, num_train, num_classes, quant_weight=0.1,
-                 memory_bank=True, **kwargs):
+                 memory_bank=True, max_logit=0.0, **kwargs):
         super().__init__(backbone, bits, **kwargs)
         self.memory_bank = bool(memory_bank)
+        self.max_logit = float(max_logit)
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
         self.quant_weight = float(quant_weight)
@@ -60,20 +83,26 @@ class DPSH(base.HashingModel):
     def from_run_config(cls, config, spec):
         return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
                    num_classes=spec.num_classes, quant_weight=config.dpsh.quant_weight,
-                   memory_bank=config.dpsh.memory_bank, **cls.head_args(config))
+                   memory_bank=config.dpsh.memory_bank, max_logit=config.dpsh.max_logit,
+                   **cls.head_args(config))
 
     def compute_hash_loss(self, codes, batch):
+        scale = logit_scale(self.bits, self.max_logit)
         if self.memory_bank:
-            return bank_likelihood(self.bank, codes, batch, self.quant_weight, update_bank=True)
+            return bank_likelihood(self.bank, codes, batch, self.quant_weight, True, scale)
         pairs = replicas.global_pairs(batch["label"], codes)
         (all_codes,) = pairs.codes  # (global, bits), differentiable
-        pair = tf.reduce_sum(losses.pairwise_likelihood(codes, all_codes, pairs.similarity))
-        pair = pair / (pairs.size * pairs.size)
+        theta = losses.likelihood_logits(codes, all_codes, scale)
+        count = pairs.size * pairs.size
+        pair = tf.reduce_sum(losses.likelihood_from_logits(theta, pairs.similarity)) / count
         quant = tf.reduce_sum(losses.quantization(codes)) / (pairs.size * self.bits)
-        return pair + self.quant_weight * quant, {"pair_loss": pair, "quant_loss": quant}
+        logs = dict(_pair_logs(tf.stop_gradient(theta), pairs.similarity, count), pair_loss=pair,
+                    quant_loss=quant)
+        return pair + self.quant_weight * quant, logs
 
     def get_config(self):
         config = super().get_config()
         config.update(num_train=self.num_train, num_classes=self.num_classes,
-                      quant_weight=self.quant_weight, memory_bank=self.memory_bank)
+                      quant_weight=self.quant_weight, memory_bank=self.memory_bank,
+                      max_logit=self.max_logit)
         return config

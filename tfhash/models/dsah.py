@@ -6,7 +6,7 @@ import tensorflow as tf
 from tfhash import backbones, losses, replicas
 from tfhash.layers import MemoryBank, SaliencyMask
 from tfhash.models import base, contract, registry
-from tfhash.models.dpsh import bank_likelihood
+from tfhash.models.dpsh import bank_likelihood, logit_scale
 
 SALIENCY_LOSSES = ("margin", "semantic")
 
@@ -33,6 +33,7 @@ class DSaH(base.HashingModel):
       num_train: training items (rows of the memory bank).
       num_classes: label width.
       quant_weight: weight of the quantisation term (DPSH's).
+      max_logit: DPSH's logit switch (0: the paper's `0.5 * u.v`).
       attention_backbone: backbone of A; None shares H's backbone (then the A step
         trains only A's 1x1 scoring conv).
       saliency_loss: "semantic" or "margin".
@@ -51,7 +52,7 @@ class DSaH(base.HashingModel):
 
     MEAN_LOGS = ("mask_mean",)
 
-    def __init__(self, backbone, bits, num_train, num_classes, quant_weight=0.1,
+    def __init__(self, backbone, bits, num_train, num_classes, quant_weight=0.1, max_logit=0.0,
                  attention_backbone=None, saliency_loss="semantic", margin=1.0, area_weight=1.0,
                  attention_every=1, mask_initial_bias=0.0, mask_normalization="max",
                  area_target=0.5, **kwargs):
@@ -67,6 +68,8 @@ class DSaH(base.HashingModel):
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
         self.quant_weight = float(quant_weight)
+        self.max_logit = float(max_logit)
+        self.scale = logit_scale(self.bits, self.max_logit)
         self.attention_backbone = attention_backbone
         self.saliency_loss = saliency_loss
         self.margin = float(margin)
@@ -87,7 +90,8 @@ class DSaH(base.HashingModel):
                      else backbones.make_backbone(config.model, spec.image_size))
         section = config.dsah
         return cls(backbone, num_train=spec.num_train, num_classes=spec.num_classes,
-                   quant_weight=config.dpsh.quant_weight, attention_backbone=attention,
+                   quant_weight=config.dpsh.quant_weight, max_logit=config.dpsh.max_logit,
+                   attention_backbone=attention,
                    saliency_loss=section.saliency_loss, margin=section.margin,
                    area_weight=section.area_weight, attention_every=section.attention_every,
                    mask_initial_bias=section.mask_initial_bias,
@@ -125,13 +129,13 @@ class DSaH(base.HashingModel):
         area = self.area_weight * tf.reduce_sum(excess) / global_batch
         if self.saliency_loss == "semantic":
             semantic, _ = bank_likelihood(self.bank, salient, batch, self.quant_weight,
-                                          update_bank=False)
+                                          update_bank=False, scale=self.scale)
             return semantic + area, mask
         original = tf.stop_gradient(self.hash(images, training=False))
         pairs = replicas.global_pairs(batch["label"], salient, original)
         all_salient, all_original = pairs.codes  # (global, bits); salient is differentiable
         margins = losses.saliency_margin(salient, all_salient, original, all_original,
-                                         pairs.similarity, self.margin)
+                                         pairs.similarity, self.margin, self.scale)
         return tf.reduce_sum(margins) / (pairs.size * pairs.size) + area, mask
 
     def step_variant(self, step):
@@ -147,7 +151,7 @@ class DSaH(base.HashingModel):
         with tf.GradientTape() as tape:
             codes = self.hash(images * mask, training=True)
             loss, logs = bank_likelihood(self.bank, codes, batch, self.quant_weight,
-                                         update_bank=True)
+                                         update_bank=True, scale=self.scale)
         self.optimizers["hash"].apply_gradients(zip(tape.gradient(loss, hash_vars), hash_vars))
         if variant is False:  # no A step this time
             return dict(logs, loss=loss, saliency_loss=tf.constant(0.0),
@@ -164,6 +168,7 @@ class DSaH(base.HashingModel):
         config = super().get_config()
         config.update(
             num_train=self.num_train, num_classes=self.num_classes, quant_weight=self.quant_weight,
+            max_logit=self.max_logit,
             attention_backbone=(None if self.attention_backbone is None
                                 else keras.saving.serialize_keras_object(self.attention_backbone)),
             saliency_loss=self.saliency_loss, margin=self.margin, area_weight=self.area_weight,

@@ -5,6 +5,8 @@ from tfhash.retrieval.hamming import hamming_distance, hamming_topk
 from tfhash.retrieval.index import HammingIndex
 from tfhash.retrieval.metrics import (
     RadiusPrecision,
+    chance_map,
+    code_health,
     mean_average_precision,
     precision_at_k,
     precision_at_radius,
@@ -15,6 +17,8 @@ __all__ = [
     "HammingIndex",
     "RadiusPrecision",
     "binarize",
+    "chance_map",
+    "code_health",
     "hamming_distance",
     "hamming_topk",
     "mean_average_precision",

@@ -184,3 +184,59 @@ def precision_recall_curve(query_codes, db_codes, query_labels, db_labels):
     if np.any(has_relevant):
         recall = np.mean(hits[has_relevant] / total_relevant[has_relevant, None], axis=0)
     return np.arange(retrieved.shape[1]), precision, recall
+
+
+def code_health(codes, bits):
+    """How well a set of codes uses its bits (a failure that mAP can hide).
+
+    Args:
+      codes: the database codes, packed uint8 `[n, ceil(bits / 8)]` (or anything
+        `pack_codes` accepts).
+      bits: code length (padding bits of the last byte are ignored).
+
+    Returns a dict:
+      bit_balance: mean over bits of |2 * mean(bit) - 1| (0: every bit splits the
+        codes in half; 1: every bit is constant);
+      mean_abs_bit_correlation: mean |Pearson correlation| over pairs of bits that
+        are not constant (None when fewer than two vary);
+      constant_bits: bits with the same value in every code;
+      distinct_codes: number of different codes;
+      largest_bucket_share: share of the codes equal to the most common code.
+    """
+    packed = _packed(codes, "codes")
+    n = packed.shape[0]
+    if n == 0:
+        raise ValueError("code_health needs at least one code")
+    values = np.unpackbits(packed, axis=1, bitorder="little")[:, :bits].astype(np.float64)
+    means = values.mean(axis=0)  # (bits,)
+    varying = values[:, means * (1 - means) > 0]
+    correlation = None
+    if varying.shape[1] >= 2:
+        corr = np.corrcoef(varying, rowvar=False)  # (v, v)
+        upper = np.triu_indices(corr.shape[0], k=1)
+        correlation = float(np.abs(corr[upper]).mean())
+    _, counts = np.unique(packed, axis=0, return_counts=True)
+    return {
+        "bit_balance": float(np.mean(np.abs(2 * means - 1))),
+        "mean_abs_bit_correlation": correlation,
+        "constant_bits": int(bits - varying.shape[1]),
+        "distinct_codes": int(len(counts)),
+        "largest_bucket_share": float(counts.max() / n),
+    }
+
+
+def chance_map(query_labels, db_labels, bits, seed=0):
+    """mAP@all of uniformly random codes of `bits` bits (seeded) on these labels: what
+    a model with no information scores (high when most pairs share a label)."""
+    rng = np.random.default_rng(seed)
+    nbytes = codes_lib.num_bytes(bits)
+    mask = np.uint8((1 << (bits - 8 * (nbytes - 1))) - 1) if bits % 8 else np.uint8(255)
+
+    def draw(n):
+        codes = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
+        codes[:, -1] &= mask  # padding bits stay zero
+        return codes
+
+    query_labels, db_labels = np.asarray(query_labels), np.asarray(db_labels)
+    return mean_average_precision(draw(len(query_labels)), draw(len(db_labels)), query_labels,
+                                  db_labels)

@@ -22,6 +22,7 @@ from tfhash.training import config_files, figures
 
 REPORT_FILE = "report.json"
 CODES_FILE = "codes.npz"
+VALIDATION_FILE = "validation.json"
 PROGRESS_SECONDS = 10.0
 
 
@@ -71,7 +72,7 @@ def encode_items(encoders, source, indices, config, description):
     return codes, restored_labels
 
 
-def _task_metrics(query_codes, db_codes, query_labels, db_labels, config):
+def _task_metrics(query_codes, db_codes, query_labels, db_labels, config, code_bits):
     args = (query_codes, db_codes, query_labels, db_labels)
     radius = retrieval.precision_at_radius(*args, radius=config.eval.radius)
     ks = np.asarray(config.eval.precision_ks)
@@ -83,6 +84,9 @@ def _task_metrics(query_codes, db_codes, query_labels, db_labels, config):
         f"precision_at_radius_{config.eval.radius}": round(radius.precision, 6),
         f"empty_radius_{config.eval.radius}_fraction": round(radius.empty_fraction, 6),
         "precision_at_k": {int(k): round(float(v), 6) for k, v in zip(ks, p_at_k)},
+        "chance_map_all": round(float(retrieval.chance_map(query_labels, db_labels, code_bits)), 6),
+        "code_health": {k: (round(v, 6) if isinstance(v, float) else v)
+                        for k, v in retrieval.code_health(db_codes, code_bits).items()},
     }
     curves = {"pr": retrieval.precision_recall_curve(*args), "pn": (ks, p_at_k)}
     return metrics, curves
@@ -124,6 +128,37 @@ def _checked_tasks(model, encoders):
     return tasks
 
 
+def validate(model, config, source, split):
+    """mAP@all of the validation draw: validation items (encoded as the first task's
+    queries) against the training items (its database)."""
+    encoders = model.encoders()
+    query, database = _checked_tasks(model, encoders)[0]
+    query_codes, query_labels = encode_items({query: encoders[query]}, source, split.validation,
+                                             config, "validation")
+    db_codes, db_labels = encode_items({database: encoders[database]}, source, split.train,
+                                       config, "training")
+    return float(retrieval.mean_average_precision(query_codes[query], db_codes[database],
+                                                  query_labels, db_labels))
+
+
+def validation_history(workdir):
+    """[{"epoch", "map_all"}, ...] recorded in the workdir (empty when none)."""
+    try:
+        with open(os.path.join(workdir, VALIDATION_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return []
+
+
+def record_validation(workdir, epoch, map_all):
+    """Adds (or replaces) the validation mAP of `epoch` in the workdir's history."""
+    history = [h for h in validation_history(workdir) if h["epoch"] != epoch]
+    history.append({"epoch": int(epoch), "map_all": round(float(map_all), 6)})
+    atomic.write_json(os.path.join(workdir, VALIDATION_FILE), sorted(history, key=lambda h: h["epoch"]),
+                      indent=1)
+    return history
+
+
 def evaluate(model, config, source, split, workdir, train_stats=None):
     """Encodes queries and database, scores every task, writes the report.
 
@@ -143,7 +178,8 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
     for task in tasks:
         name = task_name(task)
         blocks[name], curves[name] = _task_metrics(query_codes[task[0]], db_codes[task[1]],
-                                                   query_labels, db_labels, config)
+                                                   query_labels, db_labels, config,
+                                                   encoders[task[1]].code_bits)
         logging.info("%s: mAP@all %.4f", name, blocks[name]["map_all"])
     metrics_seconds = time.time() - start
     stats = dict(train_stats or {})
@@ -159,6 +195,7 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
         "num_query": int(len(split.query)),
         "num_train": int(len(split.train)),
         "num_database": int(len(split.database)),
+        "num_validation": int(len(split.validation)),
         **blocks[first_name],
         "tasks": blocks,
         "encoders": {name: {"modality": e.modality, "code_bits": int(e.code_bits),
@@ -168,6 +205,7 @@ def evaluate(model, config, source, split, workdir, train_stats=None):
         "images_per_second": stats.get("images_per_second"),
         "metrics_seconds": round(metrics_seconds, 2),
         "config_hash": config_files.config_hash(config),
+        "validation": validation_history(workdir),
     }
     arrays = dict(query_codes=query_codes[first[0]], db_codes=db_codes[first[1]],
                   query_labels=query_labels, db_labels=db_labels,
@@ -218,6 +256,19 @@ def format_table(report, top_k, radius):
             (f"P@r{radius}{label}", f"{block[f'precision_at_radius_{radius}']:.4f}  "
              f"({block[f'empty_radius_{radius}_fraction']:.1%} of queries found nothing)"),
         ]
+        if "chance_map_all" in block:
+            rows.append((f"chance{label}", f"{block['chance_map_all']:.4f}  (mAP@all of random codes)"))
+        health = block.get("code_health")
+        if health:
+            correlation = health["mean_abs_bit_correlation"]
+            rows.append((f"codes{label}", (
+                f"balance {health['bit_balance']:.3f}, |corr| "
+                + ("n/a" if correlation is None else f"{correlation:.3f}")
+                + f", {health['constant_bits']} constant bits, {health['distinct_codes']:,} "
+                f"distinct, largest bucket {health['largest_bucket_share']:.1%}")))
+    if report.get("validation"):
+        last = report["validation"][-1]
+        rows.append(("validation", f"{last['map_all']:.4f}  (mAP@all after epoch {last['epoch']})"))
     if report.get("train_seconds") is not None:
         rate = report.get("images_per_second")
         rows.append(("train time", f"{report['train_seconds']:.1f}s"

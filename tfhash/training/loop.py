@@ -124,6 +124,17 @@ def _check_finite(logs, epoch, step, manager):
             "train.learning_rate")
 
 
+def _validate_epoch(model, config, source, split, workdir, writer, epoch, steps):
+    start = time.time()
+    map_all = evaluation.validate(model, config, source, split)
+    evaluation.record_validation(workdir, epoch + 1, map_all)
+    with writer.as_default():
+        tf.summary.scalar("validation_map_all", map_all, step=(epoch + 1) * steps)
+    logging.info("epoch %d validation mAP@all %.4f (%d validation items against %d training "
+                 "items, %.1fs)", epoch + 1, map_all, len(split.validation), len(split.train),
+                 time.time() - start)
+
+
 def train(config, workdir, source=None):
     """Trains (resuming from the workdir's last checkpoint) and returns
     `(model, source, split, stats)`."""
@@ -183,6 +194,9 @@ def train(config, workdir, source=None):
         state.train_seconds.assign_add(seconds)
         manager.save(checkpoint_number=epoch + 1)
         logging.info("epoch %d/%d done in %.1fs; checkpoint saved", epoch + 1, epochs, seconds)
+        every = config.eval.get("validate_every", 0)
+        if len(split.validation) and (epoch + 1 == epochs or (every > 0 and (epoch + 1) % every == 0)):
+            _validate_epoch(model, config, source, split, workdir, writer, epoch, steps)
     writer.close()
     stats = {
         "epochs": int(state.epoch),

@@ -33,7 +33,9 @@ RUNS = {
     "paper_24": (24, []),
     "paper_32": (32, []),
     "paper_48": (48, []),
-    "max6_12": (12, ["--config.dpsh.max_logit=6"]),
+    "max6_12": (12, ["--config.dpsh.max_logit=6"]),  # 6 / 12 = 0.5: the paper_12 run
+    "max3_48": (48, ["--config.dpsh.max_logit=3"]),
+    "max12_48": (48, ["--config.dpsh.max_logit=12"]),
     "max6_24": (24, ["--config.dpsh.max_logit=6"]),
     "max6_32": (32, ["--config.dpsh.max_logit=6"]),
     "max6_48": (48, ["--config.dpsh.max_logit=6"]),
@@ -42,7 +44,7 @@ RUNS = {
     "paper_48_lr3e-4": (48, ["--config.train.learning_rate=3e-4"]),
     "paper_48_linear": (48, ["--config.model.head_activation=linear"]),
 }
-DEFAULT = "paper_12,paper_48,max6_12,max6_48"
+DEFAULT = "paper_12,paper_48,max6_48,max3_48,max12_48"
 EPOCHS_SHOWN = (1, 5, 10, 20, 30)
 LINE = re.compile(r"epoch (\d+)/\d+ step (\d+)/(\d+) .*?\((.*)\)")
 
@@ -58,6 +60,39 @@ def progress(log_path):
                 result[int(match.group(1))] = {terms[i]: float(terms[i + 1])
                                                for i in range(0, len(terms) - 1, 2)}
     return result
+
+
+def logit_statistics(workdir):
+    """From the run's last checkpoint: the relaxed codes u of the validation items and
+    the training items, the logits theta = scale * u.v of all their pairs, split by
+    similar / dissimilar pairs: mean |u|, mean and standard deviation of theta, the
+    share of saturated pairs, and the separation (mean similar - mean dissimilar) /
+    pooled standard deviation."""
+    import numpy as np
+
+    from tfhash import data as data_lib
+    from tfhash.models.dpsh import logit_scale
+    from tfhash.training import config_files, loop
+
+    config = config_files.load_workdir_config(workdir, configure_devices=True)
+    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    encoder = model.encoders()["image"]
+
+    def relaxed(items):
+        batches = data_lib.eval_dataset(source, items, config.data.image_size, 500, ("image",))
+        return np.concatenate([encoder.embed(b["image"]).numpy() for b in batches])
+
+    u, v = relaxed(split.validation), relaxed(split.train)
+    scale = logit_scale(model.bits, model.max_logit)
+    theta = scale * u @ v.T  # (validation, train)
+    similar = (source.labels[split.validation] @ source.labels[split.train].T) > 0
+    error = np.abs(1 / (1 + np.exp(-theta)) - similar)
+    s, d = theta[similar], theta[~similar]
+    pooled = np.sqrt((s.var() + d.var()) / 2)
+    return {"mean_abs_u": float(np.abs(u).mean()), "theta_similar": float(s.mean()),
+            "theta_dissimilar": float(d.mean()), "std_similar": float(s.std()),
+            "std_dissimilar": float(d.std()), "saturated": float(np.mean(error < 0.01)),
+            "separation": float((s.mean() - d.mean()) / pooled)}
 
 
 def run(name, epochs, source, runs_dir):
@@ -94,9 +129,13 @@ def main():
         print(f"skipped: {spec['archive']} is not there (see ../shared/data/README.md)")
         return
     source = spec["source"](method_table.extract(spec["archive"], spec["extract_dir"], "cifar10"))
-    rows = []
+    rows, stats = [], []
     for name in args.runs.split(","):
         report, lines = run(name, args.epochs, source, args.runs_dir)
+        st = logit_statistics(os.path.join(args.runs_dir, name))
+        stats.append(f"| {name} | {st['mean_abs_u']:.3f} | {st['theta_similar']:.3f} "
+                     f"({st['std_similar']:.3f}) | {st['theta_dissimilar']:.3f} "
+                     f"({st['std_dissimilar']:.3f}) | {st['saturated']:.4f} | {st['separation']:.3f} |")
         shown = [e for e in EPOCHS_SHOWN if e in lines]
         sat = " / ".join(f"{lines[e].get('sat_right', float('nan')):.3f}" for e in shown)
         wrong = " / ".join(f"{lines[e].get('sat_wrong', float('nan')):.3f}" for e in shown)
@@ -107,6 +146,11 @@ def main():
     print(f"\n| run | validation mAP@all | pair loss (epochs {epochs}) | sat_right | sat_wrong |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\nAt the end of training, validation items x training items (relaxed codes u):\n")
+    print("| run | mean abs(u) | theta similar: mean (std) | theta dissimilar: mean (std) | "
+          "saturated share | separation |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(stats))
     print(f"\nCommand: python benchmarks/dpsh_code_length.py --runs={args.runs} --epochs={args.epochs}")
 
 

@@ -70,6 +70,11 @@ def get_config():
     # 0: the paper's logit 0.5 * u.v; > 0: max_logit * u.v / bits (also DSaH's)
     config.dpsh.max_logit = 0.0
 
+    config.loss = ml_collections.ConfigDict()  # the pairwise losses of DPSH, DSH, DSaH
+    # label similarity: shared (1 when a label is shared) | jaccard (shared / either)
+    config.loss.similarity = "shared"
+    config.loss.balance_weight = 0.0  # bit-balance term on the global batch (0: none)
+
     config.dsh = ml_collections.ConfigDict()
     config.dsh.alpha = 0.01
     config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper

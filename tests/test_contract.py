@@ -28,7 +28,7 @@ class SpareNetwork(models.DSH):
 
     @classmethod
     def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.head_args(config))
+        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.common_args(config))
 
     def build_networks(self, spec):
         super().build_networks(spec)
@@ -71,7 +71,7 @@ class TwoStage(models.DSH):
     @classmethod
     def from_run_config(cls, config, spec):
         return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
-                   boundary=1, **cls.head_args(config))
+                   boundary=1, **cls.common_args(config))
 
     def _pooled(self, images):
         pooled = tf.nn.avg_pool2d(tf.cast(images, tf.float32) / 255.0, 4, 4, "VALID")
@@ -136,7 +136,7 @@ class TextImage(models.HashingModel):
 
     @classmethod
     def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.head_args(config))
+        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.common_args(config))
 
     def build_networks(self, spec):
         super().build_networks(spec)

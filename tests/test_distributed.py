@@ -11,16 +11,17 @@ from tfhash.training import loop
 from tfhash.training import strategy as strategy_lib
 
 
-def one_step(num_replicas, method, batch):
+def one_step(num_replicas, method, batch, **loss_args):
     strategy = strategy_lib.make_strategy(num_replicas)
     assert strategy.num_replicas_in_sync == num_replicas
     with strategy.scope():
         keras.utils.set_random_seed(7)
         backbone = backbones.SmallCNN((4, 8), 1)
         if method == "dpsh":
-            model = models.DPSH(backbone, 12, num_train=16, num_classes=3, head_batch_norm=True)
+            model = models.DPSH(backbone, 12, num_train=16, num_classes=3, head_batch_norm=True,
+                                **loss_args)
         else:
-            model = models.DSH(backbone, 12)
+            model = models.DSH(backbone, 12, **loss_args)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
     dataset = tf.data.Dataset.from_tensor_slices(batch).batch(8)
@@ -33,15 +34,20 @@ def one_step(num_replicas, method, batch):
     return logs, [w.numpy() for w in model.weights]
 
 
-@pytest.mark.parametrize("method", ["dpsh", "dsh"])
-def test_two_replicas_equal_one(rng, method):
+@pytest.mark.parametrize("method,loss_args", [
+    ("dpsh", {}), ("dsh", {}),
+    ("dpsh", {"similarity": "jaccard", "balance_weight": 0.5, "max_logit": 6.0}),
+    ("dsh", {"similarity": "jaccard", "balance_weight": 0.5})])
+def test_two_replicas_equal_one(rng, method, loss_args):
+    labels = (rng.random((16, 3)) < 0.5).astype(np.float32)  # multi-label: graded similarity
+    labels[labels.sum(1) == 0, 0] = 1.0
     batch = {
         "image": rng.uniform(0, 255, size=(16, 16, 16, 3)).astype(np.float32),
-        "label": np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)],
+        "label": labels if loss_args else np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)],
         "index": rng.permutation(16).astype(np.int64),
     }
-    logs1, weights1 = one_step(1, method, batch)
-    logs2, weights2 = one_step(2, method, batch)
+    logs1, weights1 = one_step(1, method, batch, **loss_args)
+    logs2, weights2 = one_step(2, method, batch, **loss_args)
     assert logs1.keys() == logs2.keys()
     for key in logs1:
         assert logs2[key] == pytest.approx(logs1[key], rel=1e-5, abs=1e-6), key

@@ -90,3 +90,19 @@ def test_saturated_pairs_hand_worked():
     assert float(right) == 2.0 and float(wrong) == 2.0
     right, wrong = losses.saturated_pairs(theta, s, threshold=0.001)
     assert float(right) == 0.0 and float(wrong) == 0.0
+
+
+def test_jaccard_similarity_and_bit_balance_hand_worked():
+    a = np.array([[1, 1, 0, 0], [0, 0, 1, 0]], np.float32)
+    b = np.array([[1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 1]], np.float32)
+    np.testing.assert_allclose(losses.label_similarity(a, b, "jaccard").numpy(),
+                               [[1 / 2, 2 / 4, 0], [0, 1 / 4, 0]])
+    np.testing.assert_array_equal(losses.label_similarity(a, b).numpy(), [[1, 1, 0], [0, 1, 0]])
+    one_hot = np.eye(3, dtype=np.float32)[[0, 2, 2]]  # single-label: both kinds agree
+    np.testing.assert_array_equal(losses.label_similarity(one_hot, one_hot, "jaccard").numpy(),
+                                  losses.label_similarity(one_hot, one_hot).numpy())
+    with pytest.raises(ValueError, match="similarity must be one of"):
+        losses.label_similarity(a, b, "cosine")
+    codes = np.array([[1, 1, -1], [1, -1, -1], [1, 1, 1], [1, -1, -1]], np.float32)
+    # bit means 1, 0, -0.5 -> (1 + 0 + 0.25) / 3
+    assert float(losses.bit_balance(codes)) == pytest.approx(1.25 / 3)

@@ -92,3 +92,27 @@ def test_application_backbone_builds_without_weights():
     assert backbones.ApplicationBackbone.from_config(backbone.get_config()).name_ == "vgg16"
     with pytest.raises(ValueError, match="unknown backbone 'alexnet'"):
         backbones.ApplicationBackbone("alexnet")
+
+
+@pytest.mark.parametrize("method", ["dpsh", "dsh"])
+def test_balance_term_and_graded_similarity_enter_the_loss(rng, method):
+    codes = tf.constant(rng.normal(size=(6, 12)).astype(np.float32))
+    labels = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1], [1, 1, 1], [0, 1, 1]], np.float32)
+    batch = {"label": labels, "index": np.arange(6, dtype=np.int64)}
+
+    def loss(**kwargs):
+        backbone = backbones.SmallCNN((4,), 1)
+        if method == "dpsh":
+            model = models.DPSH(backbone, 12, num_train=6, num_classes=3, memory_bank=False, **kwargs)
+        else:
+            model = models.DSH(backbone, 12, **kwargs)
+        return float(model.compute_hash_loss(codes, batch)[0])
+
+    squash = np.tanh if method == "dsh" else (lambda x: x)
+    expected = 0.5 * np.mean(np.mean(squash(codes.numpy()), axis=0) ** 2)
+    assert loss(balance_weight=0.5) - loss() == pytest.approx(expected, rel=1e-4)
+    assert loss(similarity="jaccard") != pytest.approx(loss())  # these labels overlap partly
+    with pytest.raises(ValueError, match="similarity must be one of"):
+        models.DSH(backbones.SmallCNN((4,), 1), 8, similarity="dice")
+    with pytest.raises(ValueError, match="balance_weight must be >= 0"):
+        models.DSH(backbones.SmallCNN((4,), 1), 8, balance_weight=-1)

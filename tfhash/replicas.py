@@ -46,14 +46,21 @@ class GlobalPairs(NamedTuple):
     size: tf.Tensor
 
 
-def global_pairs(labels, *codes):
+def global_pairs(labels, *codes, similarity="shared"):
     """Gathers `codes` (any number of `(local, bits)` tensors, gradients flow back
     through the gather) and `labels` over replicas, and the `(local, global)`
-    similarity of this replica's items with every item of the global batch."""
+    similarity (`pairwise.label_similarity` of kind `similarity`) of this replica's
+    items with every item of the global batch."""
     all_labels = replica_gather(labels)
     gathered = tuple(replica_gather(c) for c in codes)
     size = tf.cast(tf.shape(all_labels)[0], tf.float32)
-    return GlobalPairs(gathered, pairwise.label_similarity(labels, all_labels), size)
+    return GlobalPairs(gathered, pairwise.label_similarity(labels, all_labels, similarity), size)
+
+
+def global_balance(codes):
+    """This replica's share of the bit balance of the global batch (`pairwise.bit_balance`
+    of the gathered codes, divided by the replicas: the shares sum to the term)."""
+    return pairwise.bit_balance(replica_gather(codes)) / num_replicas()
 
 
 def global_size(local):

@@ -2,6 +2,8 @@
 
 from tfhash.losses.saliency import mask_area, saliency_margin
 from tfhash.losses.pairwise import (
+    SIMILARITIES,
+    bit_balance,
     contrastive,
     label_similarity,
     likelihood_from_logits,
@@ -14,6 +16,8 @@ from tfhash.losses.pairwise import (
 )
 
 __all__ = [
+    "SIMILARITIES",
+    "bit_balance",
     "mask_area",
     "saliency_margin",
     "contrastive",

@@ -7,10 +7,35 @@ pairs or items, so the loss is the same however the batch is split over replicas
 import tensorflow as tf
 
 
-def label_similarity(labels_a, labels_b):
-    """float32 [a, b]: 1 where two items share at least one label, else 0."""
-    shared = tf.matmul(tf.cast(labels_a, tf.float32), tf.cast(labels_b, tf.float32), transpose_b=True)
-    return tf.cast(shared > 0, tf.float32)
+SIMILARITIES = ("shared", "jaccard")
+
+
+def label_similarity(labels_a, labels_b, kind="shared"):
+    """float32 [a, b] similarity of multi-hot labels.
+
+    "shared": 1 where two items share at least one label, else 0 (the usual rule);
+    "jaccard": shared labels / labels of either, in [0, 1]: on multi-label data two
+    items that share one of many labels are only partly similar (equal to "shared"
+    on single-label data).
+    """
+    a, b = tf.cast(labels_a, tf.float32), tf.cast(labels_b, tf.float32)
+    shared = tf.matmul(a, b, transpose_b=True)  # (a, b) labels in common
+    if kind == "shared":
+        return tf.cast(shared > 0, tf.float32)
+    if kind == "jaccard":
+        either = tf.reduce_sum(a, axis=1)[:, None] + tf.reduce_sum(b, axis=1)[None, :] - shared
+        return shared / tf.maximum(either, 1.0)
+    raise ValueError(f"similarity must be one of {SIMILARITIES}, got {kind!r}")
+
+
+def bit_balance(codes):
+    """Mean over bits of (mean over the items of a bit)^2: 0 when every bit splits the
+    items in half, 1 when every bit is the same +-1 for all (a collapse).
+
+    Args:
+      codes: (n, bits), all the items the balance is over (e.g. the global batch).
+    """
+    return tf.reduce_mean(tf.square(tf.reduce_mean(codes, axis=0)))
 
 
 def likelihood_logits(u, v, scale=0.5):

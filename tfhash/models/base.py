@@ -4,6 +4,7 @@ hashing network backbone -> hash head that every method has."""
 import keras
 import tensorflow as tf
 
+from tfhash import losses
 from tfhash.layers import HashHead
 from tfhash.models import contract
 from tfhash.retrieval import codes as codes_lib
@@ -47,14 +48,24 @@ class HashingModel(keras.Model):
       head_activation: "linear" or "tanh".
       hidden_units: hidden layer width in the head (0: none).
       head_batch_norm: batch-normalise the code layer's output.
+      similarity: label similarity of the pairwise losses, "shared" (1 when a label
+        is shared) or "jaccard" (shared / either labels; graded on multi-label data).
+      balance_weight: weight of a bit-balance term on the global batch's codes
+        (`losses.bit_balance`), against collapse; 0 for none.
     """
 
     MEAN_LOGS = ()
     REQUIRED_MODALITIES = ("image",)
 
     def __init__(self, backbone, bits, head_activation="linear", hidden_units=0,
-                 head_batch_norm=False, **kwargs):
+                 head_batch_norm=False, similarity="shared", balance_weight=0.0, **kwargs):
         super().__init__(**kwargs)
+        if similarity not in losses.SIMILARITIES:
+            raise ValueError(f"similarity must be one of {losses.SIMILARITIES}, got {similarity!r}")
+        if float(balance_weight) < 0:
+            raise ValueError(f"balance_weight must be >= 0, got {balance_weight}")
+        self.similarity = similarity
+        self.balance_weight = float(balance_weight)
         self.backbone = backbone
         self.bits = codes_lib.check_bits(bits)
         self.head_activation = head_activation
@@ -67,11 +78,13 @@ class HashingModel(keras.Model):
 
     # -- construction from a run config (the method registry calls this) -----------
     @staticmethod
-    def head_args(config):
-        """The hash-head arguments every method reads from a run config."""
+    def common_args(config):
+        """The arguments every method reads from a run config: the hash head's and the
+        pairwise losses' (`config.loss`)."""
         return dict(bits=config.bits, head_activation=config.model.head_activation,
                     hidden_units=config.model.hidden_units,
-                    head_batch_norm=config.model.head_batch_norm)
+                    head_batch_norm=config.model.head_batch_norm,
+                    similarity=config.loss.similarity, balance_weight=config.loss.balance_weight)
 
     @classmethod
     def from_run_config(cls, config, spec):
@@ -237,6 +250,8 @@ class HashingModel(keras.Model):
             head_activation=self.head_activation,
             hidden_units=self.hidden_units,
             head_batch_norm=self.head_batch_norm,
+            similarity=self.similarity,
+            balance_weight=self.balance_weight,
         )
         return config
 

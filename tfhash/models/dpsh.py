@@ -23,17 +23,21 @@ def _pair_logs(theta, similarity, pairs):
     return {"sat_right": right / pairs, "sat_wrong": wrong / pairs}
 
 
-def bank_likelihood(bank, codes, batch, quant_weight, update_bank, scale=0.5):
+def bank_likelihood(bank, codes, batch, quant_weight, update_bank, scale=0.5,
+                    similarity="shared", balance_weight=0.0):
     """DPSH's semantic loss of `codes` against `bank` (a `MemoryBank`) with this global
     batch written in, plus `quant_weight` x the quantisation term.
 
     Returns `(loss, logs)`, this replica's share; logs: pair and quantisation loss,
-    and the shares of pairs whose logit is saturated on the right (`sat_right`) and
-    on the wrong side (`sat_wrong`). The bank keeps the written batch only when
-    `update_bank`. DSaH's hashing network uses the same loss.
+    the shares of pairs whose logit is saturated on the right (`sat_right`) and on
+    the wrong side (`sat_wrong`), and the bit balance of the global batch's signs.
+    With `balance_weight`, the bit balance of the global batch's relaxed codes is
+    added. The bank keeps the written batch only when `update_bank`. DSaH's hashing
+    network uses the same loss.
     """
     bank_codes, bank_labels, global_batch = bank.written(batch["index"], codes, batch["label"])
-    similarity = losses.label_similarity(batch["label"], bank_labels)
+    kind = similarity
+    similarity = losses.label_similarity(batch["label"], bank_labels, kind)
     theta = losses.likelihood_logits(codes, bank_codes, scale)  # (local, num_train)
     pairs = global_batch * bank.size
     pair = tf.reduce_sum(losses.likelihood_from_logits(theta, similarity)) / pairs
@@ -42,7 +46,15 @@ def bank_likelihood(bank, codes, batch, quant_weight, update_bank, scale=0.5):
         bank.store(bank_codes, bank_labels)
     logs = dict(_pair_logs(tf.stop_gradient(theta), similarity, pairs), pair_loss=pair,
                 quant_loss=quant)
-    return pair + quant_weight * quant, logs
+    return _with_balance(pair + quant_weight * quant, logs, codes, balance_weight)
+
+
+def _with_balance(loss, logs, codes, balance_weight):
+    """Adds the bit-balance log (and term, when weighted) of the global batch."""
+    logs["balance"] = tf.stop_gradient(replicas.global_balance(tf.sign(codes)))
+    if balance_weight:
+        loss += balance_weight * replicas.global_balance(codes)
+    return loss, logs
 
 
 @registry.register("dpsh")
@@ -84,13 +96,14 @@ class DPSH(base.HashingModel):
         return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
                    num_classes=spec.num_classes, quant_weight=config.dpsh.quant_weight,
                    memory_bank=config.dpsh.memory_bank, max_logit=config.dpsh.max_logit,
-                   **cls.head_args(config))
+                   **cls.common_args(config))
 
     def compute_hash_loss(self, codes, batch):
         scale = logit_scale(self.bits, self.max_logit)
         if self.memory_bank:
-            return bank_likelihood(self.bank, codes, batch, self.quant_weight, True, scale)
-        pairs = replicas.global_pairs(batch["label"], codes)
+            return bank_likelihood(self.bank, codes, batch, self.quant_weight, True, scale,
+                                   self.similarity, self.balance_weight)
+        pairs = replicas.global_pairs(batch["label"], codes, similarity=self.similarity)
         (all_codes,) = pairs.codes  # (global, bits), differentiable
         theta = losses.likelihood_logits(codes, all_codes, scale)
         count = pairs.size * pairs.size
@@ -98,7 +111,7 @@ class DPSH(base.HashingModel):
         quant = tf.reduce_sum(losses.quantization(codes)) / (pairs.size * self.bits)
         logs = dict(_pair_logs(tf.stop_gradient(theta), pairs.similarity, count), pair_loss=pair,
                     quant_loss=quant)
-        return pair + self.quant_weight * quant, logs
+        return _with_balance(pair + self.quant_weight * quant, logs, codes, self.balance_weight)
 
     def get_config(self):
         config = super().get_config()

@@ -96,7 +96,7 @@ class DSaH(base.HashingModel):
                    area_weight=section.area_weight, attention_every=section.attention_every,
                    mask_initial_bias=section.mask_initial_bias,
                    mask_normalization=section.mask_normalization,
-                   area_target=section.area_target, **cls.head_args(config))
+                   area_target=section.area_target, **cls.common_args(config))
 
     def build_networks(self, spec):
         images = spec.symbolic("image")
@@ -129,10 +129,12 @@ class DSaH(base.HashingModel):
         area = self.area_weight * tf.reduce_sum(excess) / global_batch
         if self.saliency_loss == "semantic":
             semantic, _ = bank_likelihood(self.bank, salient, batch, self.quant_weight,
-                                          update_bank=False, scale=self.scale)
+                                          update_bank=False, scale=self.scale,
+                                          similarity=self.similarity)
             return semantic + area, mask
         original = tf.stop_gradient(self.hash(images, training=False))
-        pairs = replicas.global_pairs(batch["label"], salient, original)
+        pairs = replicas.global_pairs(batch["label"], salient, original,
+                                      similarity=self.similarity)
         all_salient, all_original = pairs.codes  # (global, bits); salient is differentiable
         margins = losses.saliency_margin(salient, all_salient, original, all_original,
                                          pairs.similarity, self.margin, self.scale)
@@ -151,7 +153,9 @@ class DSaH(base.HashingModel):
         with tf.GradientTape() as tape:
             codes = self.hash(images * mask, training=True)
             loss, logs = bank_likelihood(self.bank, codes, batch, self.quant_weight,
-                                         update_bank=True, scale=self.scale)
+                                         update_bank=True, scale=self.scale,
+                                         similarity=self.similarity,
+                                         balance_weight=self.balance_weight)
         self.optimizers["hash"].apply_gradients(zip(tape.gradient(loss, hash_vars), hash_vars))
         if variant is False:  # no A step this time
             return dict(logs, loss=loss, saliency_loss=tf.constant(0.0),

@@ -35,16 +35,21 @@ class DSH(base.HashingModel):
     @classmethod
     def from_run_config(cls, config, spec):
         return cls(backbones.make_backbone(config.model, spec.image_size), alpha=config.dsh.alpha,
-                   margin=config.dsh.margin, **cls.head_args(config))
+                   margin=config.dsh.margin, **cls.common_args(config))
 
     def compute_hash_loss(self, codes, batch):
-        pairs = replicas.global_pairs(batch["label"], codes)
+        pairs = replicas.global_pairs(batch["label"], codes, similarity=self.similarity)
         (all_codes,) = pairs.codes  # (global, bits)
         margin = self.margin if self.margin > 0 else 2.0 * self.bits
         pair = tf.reduce_sum(losses.contrastive(codes, all_codes, pairs.similarity, margin))
         pair = pair / (pairs.size * pairs.size)
         reg = tf.reduce_sum(losses.unit_magnitude(codes)) / pairs.size
-        return pair + self.alpha * reg, {"pair_loss": pair, "reg_loss": reg}
+        loss = pair + self.alpha * reg
+        balance = losses.bit_balance(tf.sign(all_codes)) / replicas.num_replicas()
+        if self.balance_weight:
+            # on the relaxed codes squashed to (-1, 1): DSH's codes are unbounded
+            loss += self.balance_weight * replicas.global_balance(tf.tanh(codes))
+        return loss, {"pair_loss": pair, "reg_loss": reg, "balance": tf.stop_gradient(balance)}
 
     def get_config(self):
         config = super().get_config()

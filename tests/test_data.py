@@ -239,6 +239,20 @@ def test_train_epochs_are_deterministic_and_indexed():
     np.testing.assert_array_equal(batch["label"].numpy(), labels[batch["index"].numpy()])
 
 
+def test_stream_is_the_epochs_back_to_back():
+    source = label_source([12, 12])
+    train = data.TrainData(source, np.arange(0, 24, 2), 8, 4, seed=3)
+    for first, epochs in ((0, 5), (2, 5), (4, 5)):
+        expected = [b for e in range(first, epochs) for b in train.epoch(e)]
+        streamed = list(train.stream(first, epochs))
+        assert len(streamed) == len(expected) == 3 * (epochs - first)
+        for a, b in zip(expected, streamed):
+            np.testing.assert_array_equal(a["image"].numpy(), b["image"].numpy())
+            np.testing.assert_array_equal(a["index"].numpy(), b["index"].numpy())
+    with pytest.raises(ValueError, match="no epochs"):
+        train.stream(5, 5)
+
+
 def test_eval_dataset_keeps_order():
     source = label_source([5, 5])
     indices = np.array([1, 4, 7, 9])

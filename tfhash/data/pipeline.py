@@ -68,6 +68,22 @@ class TrainData:
 
     def epoch(self, epoch):
         """Batches of epoch `epoch`: the same order and augmentation on every run."""
+        return self._batches(epoch).prefetch(tf.data.AUTOTUNE)
+
+    def stream(self, first_epoch, epochs):
+        """The batches of epochs `first_epoch` .. `epochs - 1` back to back, each epoch
+        exactly as `epoch(e)` gives it. One iterator serves the whole run: tearing down
+        an iterator (and the distribution strategy's per-device iterator around it)
+        at the end of every epoch cost seconds between epochs."""
+        parts = [self._batches(e) for e in range(first_epoch, epochs)]
+        if not parts:
+            raise ValueError(f"no epochs from {first_epoch} to {epochs}")
+        while len(parts) > 1:  # a balanced tree: any batch passes few concatenations
+            parts = [a.concatenate(b) for a, b in zip(parts[::2], parts[1::2])] + (
+                [parts[-1]] if len(parts) % 2 else [])
+        return parts[0].prefetch(tf.data.AUTOTUNE)
+
+    def _batches(self, epoch):
         size, seed = self.image_size, self.seed
 
         def prepare(example):
@@ -81,7 +97,6 @@ class TrainData:
             self._base.shuffle(self.size, seed=seed * 7919 + epoch, reshuffle_each_iteration=False)
             .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
             .batch(self.batch_size, drop_remainder=True)
-            .prefetch(tf.data.AUTOTUNE)
         )
 
     def ordered(self, batch_size):

@@ -166,6 +166,10 @@ def train(config, workdir, source=None):
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
     epochs, batch_size = config.train.epochs, config.train.batch_size
     run_images, run_seconds = 0, 0.0
+    if int(state.epoch) < epochs:
+        # one iterator for the rest of the run (TrainData.stream): no teardown between epochs
+        batches = iter(strategy.experimental_distribute_dataset(
+            train_data.stream(int(state.epoch), epochs)))
     for epoch in range(int(state.epoch), epochs):
         epoch_start = interval_start = time.time()
         context = models.EpochContext(epoch, epochs, steps, steps * epochs, train_data.ordered,
@@ -173,8 +177,8 @@ def train(config, workdir, source=None):
         with strategy.scope():
             model.on_epoch_begin(epoch, context)
         interval_images = 0
-        dataset = strategy.experimental_distribute_dataset(train_data.epoch(epoch))
-        for step, batch in enumerate(dataset, start=1):
+        for step in range(1, steps + 1):
+            batch = next(batches)
             logs = {k: float(v) for k, v in distributed_step(batch, epoch * steps + step - 1).items()}
             _check_finite(logs, epoch, step, manager)
             interval_images += batch_size

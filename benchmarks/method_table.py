@@ -1,15 +1,19 @@
 """DPSH, DSH and DSaH with the small CNN at 12, 24, 32 and 48 bits: the mAP@all table
-for CIFAR-10 (cifar10-1) or Oxford Flowers-17 (per-class protocol).
+for CIFAR-10 (cifar10-1), Oxford Flowers-17 (per-class protocol) or the images of the
+MIRFlickr cross-modal mini (multi-label; 32 bits), with the mean and standard
+deviation over training seeds in one column (same split), and a table of code health
+and chance mAP.
 
 Not part of CI. Reads the data from ../shared/data (or --archive), extracts it once
-under ~/.cache/tfhash, trains one run per (method, bits) with `tfhash-train` and
-configs/<method>_<dataset>.py, and writes the table to
+under ~/.cache/tfhash, trains one run per (method, bits, seed) with `tfhash-train`
+and configs/<method>_<dataset>.py, and writes the tables to
 benchmarks/results/<dataset>_table.md and into README.md between its
 `<dataset>-table` markers. Finished runs (report.json with the same epochs) are
 reused, so the script can be stopped and started again.
 
   python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
-  python benchmarks/method_table.py --dataset=flowers17 [--epochs=...] [--bits=12,24,32,48]
+  python benchmarks/method_table.py --dataset=flowers17 [--bits=12,24,32,48] [--seeds=0,1,2]
+  python benchmarks/method_table.py --dataset=mirflickr --bits=32
 """
 
 import argparse
@@ -49,6 +53,18 @@ DATASETS = {
             "from ../shared/data), small CNN (6 conv layers, widths 32/64/128), {size} px, "
             "{epochs} epochs, batch 64, Adam 1e-3 with cosine decay (configs/flowers17.py)."),
     ),
+    "mirflickr": dict(
+        archive=os.path.join(SHARED, "mirflickr-cm-mini.tar.gz"),
+        extract_dir=CACHE,  # the archive holds mirflickr_cm_mini/
+        source=lambda root: "pairs:" + os.path.join(root, "mirflickr_cm_mini", "mir_cm_mini.npz"),
+        runs_dir=os.path.join(REPO, "runs", "mirflickr"),
+        describe=(
+            "mAP@all on the images and 24-concept labels of the MIRFlickr cross-modal mini "
+            "(multi-label; 200 random queries, the other 1,988 the database, 1,000 of those "
+            "for training; ../shared/data), small CNN (6 conv layers, widths 32/64/128), "
+            "{size} px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay "
+            "(configs/mirflickr.py)."),
+    ),
 }
 METHOD_NOTES = (
     "DPSH: memory bank, batch-normalised tanh hash layer (see \"DPSH from scratch\"); "
@@ -77,7 +93,28 @@ def extract(archive, target, marker_name):
     return target
 
 
-def run_one(dataset, method, bits, epochs, source, workdir):
+def cpu_name():
+    """The CPU model and whether it has AVX-512 VPOPCNTDQ / AVX2 (from /proc/cpuinfo)."""
+    model, flags = "", ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = line
+    except OSError:
+        pass
+    model = model or platform.machine()
+    isa = "AVX-512 VPOPCNTDQ" if "avx512_vpopcntdq" in flags else "AVX2" if "avx2" in flags else ""
+    return f"{model}, {isa}" if isa else model
+
+
+def name_of(method):
+    return "DSaH" if method == "dsah" else method.upper()
+
+
+def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")
     if os.path.exists(report_path) and os.path.exists(wall_path):
@@ -91,12 +128,12 @@ def run_one(dataset, method, bits, epochs, source, workdir):
         os.path.join(os.path.dirname(sys.executable), "tfhash-train"),
         f"--config={REPO}/configs/{method}_{dataset}.py", f"--workdir={workdir}",
         f"--config.bits={bits}", f"--config.train.epochs={epochs}",
-        f"--config.data.source={source}",
+        f"--config.data.source={source}", f"--config.seed={seed}",
     ]
     print("$ " + " ".join(command), flush=True)
     os.makedirs(os.path.dirname(workdir), exist_ok=True)
     start = time.time()
-    with open(os.path.join(os.path.dirname(workdir), f"{method}_{bits}.log"), "w") as log:
+    with open(f"{workdir}.log", "w") as log:
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     wall = time.time() - start
     if result.returncode != 0:
@@ -109,26 +146,72 @@ def run_one(dataset, method, bits, epochs, source, workdir):
     return report, wall
 
 
-def table(dataset, results, walls, methods, bits_list, epochs, image_size, command):
+def truncated(value):
+    """Four decimals, truncated: never rounded up."""
+    return f"{math.floor(value * 1e4) / 1e4:.4f}"
+
+
+def spread(values):
+    """`mean ± sample standard deviation` of the values (truncated)."""
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return f"{truncated(mean)} ± {truncated(std)}"
+
+
+def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs, image_size,
+          command):
     lines = [
-        "| method | " + " | ".join(f"{b} bits" for b in bits_list) + " |",
+        "| method | " + " | ".join(
+            f"{b} bits" + (f" ({len(seeds)} seeds)" if b == seed_bits and len(seeds) > 1 else "")
+            for b in bits_list) + " |",
         "|---|" + "---|" * len(bits_list),
     ]
     for method in methods:
-        # truncated, never rounded up
-        cells = [f"{math.floor(results[(method, b)]['map_all'] * 1e4) / 1e4:.4f}" for b in bits_list]
-        lines.append(f"| {'DSaH' if method == 'dsah' else method.upper()} | " + " | ".join(cells) + " |")
+        cells = []
+        for b in bits_list:
+            runs = [results[(method, b, s)]["map_all"] for s in (seeds if b == seed_bits else [0])]
+            cells.append(spread(runs) if len(runs) > 1 else truncated(runs[0]))
+        lines.append(f"| {name_of(method)} | " + " | ".join(cells) + " |")
     per_method = []
     for method in methods:
-        train = [results[(method, b)]["train_seconds"] / 60 for b in bits_list]
-        per_method.append(f"{method.upper() if method != 'dsah' else 'DSaH'} {min(train):.1f} to {max(train):.1f}")
+        train = [r["train_seconds"] / 60 for k, r in results.items() if k[0] == method]
+        per_method.append(f"{name_of(method)} {min(train):.1f} to {max(train):.1f}")
     total_minutes = sum(walls.values()) / 60
+    seed_note = ""
+    if len(seeds) > 1 and seed_bits in bits_list:
+        seed_note = (f"The {seed_bits}-bit column is the mean ± sample standard deviation over "
+                     f"training seeds {', '.join(map(str, seeds))} (`config.seed`: weights, data "
+                     "order and augmentation; the same split); the other columns are single "
+                     "runs with seed 0. ")
     lines += [
         "",
         DATASETS[dataset]["describe"].format(epochs=epochs, size=image_size) + " " + METHOD_NOTES
-        + " Training minutes per run: " + ", ".join(per_method) + f"; the whole table (training, "
-        f"encoding and metrics) took {total_minutes:.0f} min on {os.cpu_count()} CPU cores "
-        f"({platform.processor() or platform.machine()}).",
+        + " " + seed_note + "Training minutes per run: " + ", ".join(per_method)
+        + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min on "
+        f"{os.cpu_count()} CPU cores ({cpu_name()}).",
+        "",
+        f"Code health of the database codes at {bits_list[-1] if seed_bits not in bits_list else seed_bits} "
+        "bits (seed 0) and what random codes score (chance):",
+        "",
+        "| method | mAP@all | chance mAP@all | bit balance | mean abs bit correlation | "
+        "distinct codes | largest bucket |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    health_bits = seed_bits if seed_bits in bits_list else bits_list[-1]
+    for method in methods:
+        report = results[(method, health_bits, 0)]
+        health = report["code_health"]
+        correlation = health["mean_abs_bit_correlation"]
+        lines.append(
+            f"| {name_of(method)} | {truncated(report['map_all'])} | "
+            f"{truncated(report['chance_map_all'])} | {health['bit_balance']:.3f} | "
+            + ("n/a" if correlation is None else f"{correlation:.3f}")
+            + f" | {health['distinct_codes']:,} of {report['num_database']:,} | "
+            f"{health['largest_bucket_share']:.1%} |")
+    lines += [
+        "",
+        "Bit balance: mean over bits of abs(2 * mean(bit) - 1) (0: every bit halves the "
+        "database); largest bucket: share of the database on the most common code.",
         "",
         f"Command: `{command}`",
     ]
@@ -143,6 +226,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
     parser.add_argument("--methods", default="dpsh,dsh,dsah")
     parser.add_argument("--bits", default="12,24,32,48")
+    parser.add_argument("--seeds", default="0,1,2", help="training seeds of the --seed_bits column")
+    parser.add_argument("--seed_bits", type=int, default=32)
     parser.add_argument("--no_readme", action="store_true",
                         help="print the table only (README.md and benchmarks/results untouched)")
     args = parser.parse_args()
@@ -153,24 +238,33 @@ def main():
         return
     root = extract(archive, spec["extract_dir"], args.dataset)
     sys.path.insert(0, REPO)
-    from configs import cifar10, flowers17  # the shared settings
+    from configs import cifar10, flowers17, mirflickr  # the shared settings
 
-    shared = {"cifar10": cifar10, "flowers17": flowers17}[args.dataset].get_config()
+    shared = {"cifar10": cifar10, "flowers17": flowers17, "mirflickr": mirflickr}[
+        args.dataset].get_config()
     epochs = args.epochs or shared.train.epochs
     methods = args.methods.split(",")
     bits_list = [int(b) for b in args.bits.split(",")]
     runs_dir = args.runs_dir or spec["runs_dir"]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if seeds[0] != 0:
+        raise SystemExit("--seeds must start with 0 (the seed of the other columns)")
     results, walls = {}, {}
     for method in methods:
         for bits in bits_list:
-            key = (method, bits)
-            results[key], walls[key] = run_one(
-                args.dataset, method, bits, epochs, spec["source"](root),
-                os.path.join(runs_dir, f"{method}_{bits}"))
+            for seed in seeds if bits == args.seed_bits else [0]:
+                key = (method, bits, seed)
+                name = f"{method}_{bits}" + (f"_seed{seed}" if seed else "")
+                results[key], walls[key] = run_one(
+                    args.dataset, method, bits, epochs, spec["source"](root),
+                    os.path.join(runs_dir, name), seed)
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
-    if args.methods != "dpsh,dsh,dsah":
-        command += f" --methods={args.methods}"
-    text = table(args.dataset, results, walls, methods, bits_list, epochs,
+    for flag, value, default in (("methods", args.methods, "dpsh,dsh,dsah"),
+                                 ("bits", args.bits, "12,24,32,48"),
+                                 ("seeds", args.seeds, "0,1,2")):
+        if value != default:
+            command += f" --{flag}={value}"
+    text = table(args.dataset, results, walls, methods, bits_list, seeds, args.seed_bits, epochs,
                  shared.data.image_size, command)
     print(text)
     if not args.no_readme:

@@ -67,8 +67,10 @@ def get_config():
     config.dpsh = ml_collections.ConfigDict()
     config.dpsh.quant_weight = 0.1  # mean-normalised quantisation weight
     config.dpsh.memory_bank = True  # False: pairs within the global batch only
-    # 0: the paper's logit 0.5 * u.v; > 0: max_logit * u.v / bits (also DSaH's)
-    config.dpsh.max_logit = 0.0
+    # the pairwise logit is max_logit * u.v / bits (6: the paper's 0.5 * u.v at 12 bits, the
+    # same share of the bits at every length); 0: the paper's 0.5 * u.v, with which mAP
+    # fell from 12 to 48 bits (README "DPSH and code length"). Also DSaH's.
+    config.dpsh.max_logit = 6.0
 
     config.loss = ml_collections.ConfigDict()  # the pairwise losses of DPSH, DSH, DSaH
     # label similarity: shared (1 when a label is shared) | jaccard (shared / either)

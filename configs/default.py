@@ -28,7 +28,7 @@ def small_cnn_budget(config):
 
 def get_config():
     config = ml_collections.ConfigDict()
-    config.method = "dpsh"  # dpsh | dsh | dsah
+    config.method = "dpsh"  # dpsh | dsh | dsah | doh
     config.bits = 32  # any positive integer; packed codes use ceil(bits / 8) bytes
     config.seed = 0  # weight initialisation, shuffling and augmentation
     # >1 splits the CPU into that many logical devices for MirroredStrategy when no
@@ -94,6 +94,18 @@ def get_config():
     config.dsah.share_backbone = False  # A reuses H's backbone (trains only its 1x1 conv)
     config.dsah.mask_initial_bias = 0.0  # bias of A's 1x1 conv (zero kernel: uniform start)
     config.dsah.mask_normalization = "max"  # max (each map / its maximum) | none
+
+    config.doh = ml_collections.ConfigDict()  # also uses loss.similarity, model.head_batch_norm
+    config.doh.group_size = 2  # K: 2 gives plain binary codes (one bit per group)
+    config.doh.tau_start = 1.0  # soft-assignment temperature at the first epoch
+    config.doh.tau_end = 0.1  # ... and at the last (geometric in between)
+    config.doh.ordinal_loss = "likelihood"  # likelihood | triplet
+    config.doh.max_logit = 6.0  # likelihood: the logit when every group agrees
+    config.doh.triplet_margin = 0.0  # triplet: 0 means groups / 4
+    config.doh.class_weight = 1.0  # both streams' classification losses
+    config.doh.share_backbone = False  # the local stream reuses the global backbone
+    config.doh.local_units = 0  # width of the local 1x1 convs (0: the backbone's)
+    config.doh.global_units = 0  # width of the global dense layer (0: the backbone's)
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

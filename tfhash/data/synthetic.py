@@ -80,3 +80,24 @@ def patch_saliency(maps, corners, patch):
         means_in.append(mask[inside].mean())
         means_out.append(mask[~inside].mean())
     return np.array(means_in), np.array(means_out)
+
+
+def patch_mass(maps, corners, patch, size):
+    """Share of each attention map's mass that falls inside the item's square.
+
+    Args:
+      maps: non-negative maps `(N, h, w)` over the image (e.g. a spatial softmax at
+        the feature map's resolution); each cell's mass is spread evenly over the
+        `size / h` x `size / w` pixels it covers.
+      corners: `(N, 2)` as from colour_patches; patch, size: square and image sizes.
+
+    Returns:
+      `(N,)` shares in [0, 1]; a map with no preference scores patch^2 / size^2.
+    """
+    maps = np.asarray(maps, np.float64)
+    rows, cols = size // maps.shape[1], size // maps.shape[2]
+    shares = []
+    for mass, (y, x) in zip(maps, corners):
+        pixels = np.kron(mass, np.ones((rows, cols))) / (rows * cols)  # (size, size)
+        shares.append(pixels[y:y + patch, x:x + patch].sum() / pixels.sum())
+    return np.array(shares)

@@ -3,5 +3,6 @@
 from tfhash.layers.hash_head import HashHead
 from tfhash.layers.memory_bank import MemoryBank
 from tfhash.layers.saliency import SaliencyMask
+from tfhash.layers.spatial_attention import SpatialSoftmaxPooling
 
-__all__ = ["HashHead", "MemoryBank", "SaliencyMask"]
+__all__ = ["HashHead", "MemoryBank", "SaliencyMask", "SpatialSoftmaxPooling"]

@@ -56,6 +56,7 @@ class HashingModel(keras.Model):
 
     MEAN_LOGS = ()
     REQUIRED_MODALITIES = ("image",)
+    HASH_HEAD = True  # False for methods that make codes another way (DOH's ordinal groups)
 
     def __init__(self, backbone, bits, head_activation="linear", hidden_units=0,
                  head_batch_norm=False, similarity="shared", balance_weight=0.0, **kwargs):
@@ -71,8 +72,9 @@ class HashingModel(keras.Model):
         self.head_activation = head_activation
         self.hidden_units = int(hidden_units)
         self.head_batch_norm = bool(head_batch_norm)
-        self.head = HashHead(self.bits, head_activation, self.hidden_units,
-                             batch_norm=self.head_batch_norm)
+        if self.HASH_HEAD:
+            self.head = HashHead(self.bits, head_activation, self.hidden_units,
+                                 batch_norm=self.head_batch_norm)
         self._data_spec = None
         self._optimizers = None
 

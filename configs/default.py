@@ -28,7 +28,7 @@ def small_cnn_budget(config):
 
 def get_config():
     config = ml_collections.ConfigDict()
-    config.method = "dpsh"  # dpsh | dsh | dsah | doh
+    config.method = "dpsh"  # dpsh | dsh | dsah | doh | dagh
     config.bits = 32  # any positive integer; packed codes use ceil(bits / 8) bytes
     config.seed = 0  # weight initialisation, shuffling and augmentation
     # >1 splits the CPU into that many logical devices for MirroredStrategy when no
@@ -106,6 +106,16 @@ def get_config():
     config.doh.share_backbone = False  # the local stream reuses the global backbone
     config.doh.local_units = 0  # width of the local 1x1 convs (0: the backbone's)
     config.doh.global_units = 0  # width of the global dense layer (0: the backbone's)
+
+    config.dagh = ml_collections.ConfigDict()  # also uses dpsh.quant_weight, dpsh.max_logit
+    config.dagh.stage1_epochs = 20  # stage 1 (attention + hashing network); the rest: stage 2
+    config.dagh.attention_loss = "difference"  # difference | contrastive
+    config.dagh.attention_weight = 1.0
+    config.dagh.margin = 1.0  # difference: attended codes beat plain ones by this much
+    config.dagh.residual_attention = True  # F * (1 + M); False: F * M
+    config.dagh.mask_units = 64  # channels of the mask's 3x3 conv
+    config.dagh.second_widths = ()  # network 2's small-CNN widths (empty: model.widths)
+    config.dagh.eval_stream = 2  # the stream whose codes are the "image" encoder
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

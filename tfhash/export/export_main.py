@@ -17,6 +17,9 @@ flags.DEFINE_string("workdir", None, "A tfhash-train workdir.")
 flags.DEFINE_string("export_dir", None, "Model base path (default: WORKDIR/export).")
 flags.DEFINE_integer("version", None, "Version number (default: the next free one).")
 flags.DEFINE_bool("with_index", False, "Add search signatures over the database codes.")
+flags.DEFINE_string("image_encoder", "image",
+                    "The model's encoder to serve as the image signatures (e.g. DAgH's "
+                    "image_stream1).")
 flags.mark_flag_as_required("workdir")
 
 
@@ -52,7 +55,8 @@ def main(argv):
         databases = stored_databases(FLAGS.workdir, model.encoders()) if FLAGS.with_index else None
         warmup = figures.item_images(source, split.query[:3], config.data.image_size)
         target = export.export(model, FLAGS.export_dir or os.path.join(FLAGS.workdir, "export"),
-                               FLAGS.version, databases, warmup_images=warmup)
+                               FLAGS.version, databases, warmup_images=warmup,
+                               image_encoder=FLAGS.image_encoder)
     except ValueError as e:
         logging.error("%s", e)
         print(f"tfhash-export: error: {e}", file=sys.stderr)

@@ -52,12 +52,6 @@ def _graph_topk(query_codes, db_words, nbytes, k):
     return -negative, tf.cast(indices, tf.int64)
 
 
-def signature_names(name, encoder):
-    """The signatures that serve encoder `name`."""
-    if encoder.modality == "image":
-        return ("encode_images", "serving_default", "encode_jpeg") if name == "image" else (
-            f"encode_{name}", f"encode_{name}_jpeg")
-    return ("encode_text",) if name == "text" else (f"encode_{name}",)
 
 
 class _Graphs:
@@ -91,7 +85,8 @@ def _search_function(graphs, query, db_words, db_ids, nbytes):
     return search
 
 
-def export(model, export_dir, version=None, databases=None, warmup_images=None):
+def export(model, export_dir, version=None, databases=None, warmup_images=None,
+           image_encoder="image"):
     """Writes `export_dir/<version>/` and returns its path.
 
     Args:
@@ -103,6 +98,9 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None):
         [n, nbytes], ids int64 [n])`, for the search signatures.
       warmup_images: optional uint8 images written as TF Serving warm-up requests
         (needs tensorflow-serving-api: `pip install tfhash[serving]`).
+      image_encoder: the model's encoder served as the image signatures (a method
+        with several image encoders, e.g. DAgH's "image_stream1"); the text encoder,
+        when there is one, is served as `encode_text`.
     """
     version = next_version(export_dir) if version is None else int(version)
     if version <= 0:
@@ -111,21 +109,32 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None):
     if os.path.exists(target):
         raise ValueError(f"{target} already exists; pass another --version (existing versions "
                          "are never overwritten)")
-    encoders = model.encoders()
+    available = model.encoders()
+    roles = {"image": image_encoder, **({"text": "text"} if "text" in available else {})}
+    unknown = [name for name in roles.values() if name not in available]
+    if unknown or available[image_encoder].modality != "image":
+        raise ValueError(f"image_encoder must be one of the model's image encoders "
+                         f"{sorted(n for n, e in available.items() if e.modality == 'image')}, "
+                         f"got {image_encoder!r}")
+    role_of = {name: role for role, name in roles.items()}
+    encoders = {role: available[name] for role, name in roles.items()}
     graphs = _Graphs(encoders)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, encoder in encoders.items():
-        names = signature_names(name, encoder)
-        spec = graphs.input_spec(name)
-        for signature in names[:2] if encoder.modality == "image" else names:
-            archive.add_endpoint(signature, lambda x, n=name: graphs.encode(n, x),
-                                 input_signature=[spec])
-        if encoder.modality == "image":
-            archive.add_endpoint(names[-1], lambda x, n=name: graphs.encode_bytes(n, x),
+    for role in encoders:  # "image": encode_images, serving_default, encode_jpeg; "text"
+        for signature in (("encode_images", "serving_default") if role == "image"
+                          else ("encode_text",)):
+            archive.add_endpoint(signature, lambda x, r=role: graphs.encode(r, x),
+                                 input_signature=[graphs.input_spec(role)])
+        if role == "image":
+            archive.add_endpoint("encode_jpeg", lambda x: graphs.encode_bytes("image", x),
                                  input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    tasks = [tuple(t) for t in model.evaluation_tasks()]
-    searchable = [t for t in tasks if databases and t[1] in databases]
+    tasks = [(role_of[q], role_of[d]) for q, d in model.evaluation_tasks()
+             if q in role_of and d in role_of]
+    if not tasks and image_encoder in role_of:
+        tasks = [("image", "image")]
+    databases = {role_of[n]: value for n, value in (databases or {}).items() if n in role_of}
+    searchable = [t for t in tasks if t[1] in databases]
     for i, (query, database) in enumerate(searchable):
         codes, ids = databases[database]
         codes = codes_lib.as_packed_numpy(codes, f"{database} database codes")

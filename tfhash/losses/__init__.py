@@ -4,6 +4,7 @@ from tfhash.losses.saliency import mask_area, saliency_margin
 from tfhash.losses.pairwise import (
     SIMILARITIES,
     bit_balance,
+    bitwise_cross_entropy,
     contrastive,
     label_similarity,
     likelihood_from_logits,
@@ -18,6 +19,7 @@ from tfhash.losses.pairwise import (
 __all__ = [
     "SIMILARITIES",
     "bit_balance",
+    "bitwise_cross_entropy",
     "mask_area",
     "saliency_margin",
     "contrastive",

@@ -102,3 +102,9 @@ def quantization(u):
 def unit_magnitude(u):
     """Per-row `|| |u| - 1 ||_1` (DSH's regulariser towards binary values)."""
     return tf.reduce_sum(tf.abs(tf.abs(u) - 1.0), axis=1)
+
+
+def bitwise_cross_entropy(logits, targets):
+    """Per-bit binary cross-entropy of `sigmoid(logits)` against targets in [0, 1]
+    (DAgH's stage 2 against `(B + 1) / 2`), (batch, bits), numerically stable."""
+    return tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)

@@ -110,6 +110,8 @@ class EpochContext:
         part in order, without augmentation (uint8 images, texts, labels, `index` =
         the item's row), e.g. to compute guided codes at a stage boundary.
       strategy: the distribution strategy (hooks run outside replica context).
+      workdir: the run's folder, for files a method writes beside the report (e.g.
+        guided codes); None when there is none.
     """
 
     epoch: int
@@ -118,6 +120,7 @@ class EpochContext:
     total_steps: int
     train_pass: Callable
     strategy: Optional[tf.distribute.Strategy] = None
+    workdir: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)

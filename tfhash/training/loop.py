@@ -173,7 +173,7 @@ def train(config, workdir, source=None):
     for epoch in range(int(state.epoch), epochs):
         epoch_start = interval_start = time.time()
         context = models.EpochContext(epoch, epochs, steps, steps * epochs, train_data.ordered,
-                                      strategy)
+                                      strategy, workdir)
         with strategy.scope():
             model.on_epoch_begin(epoch, context)
         interval_images = 0

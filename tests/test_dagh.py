@@ -1,0 +1,177 @@
+"""DAgH: losses against NumPy, guided codes, the stage boundary, replication,
+serialisation and the export of either stream."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import tiny_config, train_until_killed
+from tfhash import backbones, export, losses, models, retrieval
+from tfhash.models import dagh as dagh_lib
+from tfhash.training import loop
+from tfhash.training import strategy as strategy_lib
+
+
+def config(**overrides):
+    values = {"dagh.stage1_epochs": 1, "train.epochs": 3, "model.head_batch_norm": True,
+              "model.head_activation": "tanh", **overrides}
+    return tiny_config(method="dagh", **values)
+
+
+def test_bitwise_cross_entropy_matches_numpy(rng):
+    logits = rng.normal(size=(4, 6)).astype(np.float32) * 3
+    targets = (rng.random((4, 6)) < 0.5).astype(np.float32)
+    p = 1 / (1 + np.exp(-logits))
+    expected = -(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+    np.testing.assert_allclose(losses.bitwise_cross_entropy(logits, targets).numpy(), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+def make(strategy=None, **kwargs):
+    with (strategy or tf.distribute.get_strategy()).scope():
+        keras.utils.set_random_seed(9)
+        model = models.DAgH(backbones.SmallCNN((4, 8), 1), 12, num_train=16, num_classes=3,
+                            second_backbone=backbones.SmallCNN((4,), 1), stage1_epochs=1,
+                            head_batch_norm=True, head_activation="tanh", **kwargs)
+        model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+        model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 2)
+    return model
+
+
+def batch_of(rng, n=8):
+    return {"image": rng.uniform(0, 255, size=(n, 16, 16, 3)).astype(np.float32),
+            "label": np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)],
+            "index": rng.permutation(16)[:n].astype(np.int64)}
+
+
+@pytest.mark.parametrize("attention_loss", ["difference", "contrastive"])
+def test_attention_losses_match_numpy(rng, attention_loss):
+    model = make(attention_loss=attention_loss, margin=0.7)
+    batch = batch_of(rng)
+    out = model.stream1(batch["image"], training=False)
+    attended, plain = out["attended"].numpy(), out["plain"].numpy()
+    s = (batch["label"] @ batch["label"].T > 0).astype(np.float32)
+    if attention_loss == "difference":
+        def likelihood(u, v):
+            theta = (6.0 / 12) * u @ v.T
+            return np.log1p(np.exp(theta)) - s * theta
+
+        expected = np.maximum(0, 0.7 + likelihood(attended, attended) - likelihood(plain, plain))
+    else:
+        d = ((attended[:, None] - attended[None]) ** 2).sum(-1)
+        expected = 0.5 * s * d + 0.5 * (1 - s) * np.maximum(0, 24.0 - d)
+    got = float(model._attention_loss(out, batch))
+    assert got == pytest.approx(expected.sum() / 64, rel=1e-4, abs=1e-6)
+
+
+def test_stage_steps_update_their_network_only(rng):
+    model = make()
+    networks = model.networks()
+    before = {name: [v.numpy() for v in variables] for name, variables in networks.items()}
+    model.train_step(batch_of(rng), 1)
+    after = {name: [v.numpy() for v in variables] for name, variables in networks.items()}
+    assert any(not np.array_equal(a, b) for a, b in zip(before["stage1"], after["stage1"]))
+    assert all(np.array_equal(a, b) for a, b in zip(before["stage2"], after["stage2"]))
+    model.guided.assign(np.sign(np.random.default_rng(0).normal(size=(16, 12))).astype(np.float32))
+    logs = model.train_step(batch_of(rng), 2)
+    assert 0 <= float(logs["bit_agreement"]) <= 1
+    final = {name: [v.numpy() for v in variables] for name, variables in networks.items()}
+    assert all(np.array_equal(a, b) for a, b in zip(after["stage1"], final["stage1"]))
+    assert any(not np.array_equal(a, b) for a, b in zip(after["stage2"], final["stage2"]))
+
+
+def test_two_replicas_equal_one_in_both_stages(rng):
+    data = batch_of(rng, 16)
+    guided = np.sign(np.random.default_rng(1).normal(size=(16, 12))).astype(np.float32)
+
+    def run(replicas):
+        strategy = strategy_lib.make_strategy(replicas)
+        model = make(strategy=strategy)
+        model.guided.assign(guided)
+        dataset = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(data).batch(16))
+        batch = next(iter(dataset))
+        logs = {}
+        for stage in (1, 2):
+            step = loop.make_distributed_step(model, strategy, stage)
+            logs.update({f"{k}_{stage}": float(v) for k, v in step(batch).items()})
+        return logs, [w.numpy() for w in model.weights]
+
+    logs1, weights1 = run(1)
+    logs2, weights2 = run(2)
+    for key in logs1:
+        assert logs2[key] == pytest.approx(logs1[key], rel=1e-4, abs=1e-5), key
+    for w1, w2 in zip(weights1, weights2):
+        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+
+
+def test_stage_boundary_resume_and_guided_codes(tmp_path, monkeypatch):
+    straight, source, split, _ = loop.train(config(), str(tmp_path / "straight"))
+    steps = len(split.train) // 20
+    assert int(straight.optimizers["stage1"].iterations.numpy()) == steps
+    assert int(straight.optimizers["stage2"].iterations.numpy()) == 2 * steps
+    assert straight.optimizers["stage2"]._learning_rate.decay_steps == 2 * steps
+    guided = straight.guided.numpy()
+    # the file in the workdir holds the same codes, packed, with a checksum
+    path = tmp_path / "straight" / dagh_lib.GUIDED_CODES_FILE
+    np.testing.assert_array_equal(dagh_lib.read_guided_codes(str(path)),
+                                  retrieval.pack_codes(guided).numpy())
+    # deterministic: the same B again from the stage-1 checkpoint (ckpt-1)
+    model, source, split, _ = loop.restore_for_eval(config(), str(tmp_path / "straight"))
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(
+        model_weights=[w.value for w in model.weights]), str(tmp_path / "straight" / "checkpoints"), 3)
+    manager.checkpoint.restore(str(tmp_path / "straight" / "checkpoints" / "ckpt-1")).expect_partial()
+    from tfhash import data
+
+    train_pass = lambda size: data.eval_dataset(source, split.train, 16, size)  # noqa: E731
+    np.testing.assert_array_equal(model.guided_codes_of(train_pass), guided)
+    # killed right after the boundary (B computed, not yet checkpointed) and inside stage 2
+    for name, (epoch, step) in (("boundary", (1, 1)), ("stage2", (2, 2))):
+        train_until_killed(config(), tmp_path / name, monkeypatch, epoch, step)
+        resumed, *_ = loop.train(config(), str(tmp_path / name))
+        for a, b in zip(straight.weights, resumed.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    damaged = dict(np.load(path))
+    damaged["codes"] = damaged["codes"] ^ 1
+    np.savez(tmp_path / "damaged.npz", **damaged)
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        dagh_lib.read_guided_codes(str(tmp_path / "damaged.npz"))
+
+
+def test_report_scores_both_streams_and_export_picks_one(tmp_path):
+    workdir = str(tmp_path / "run")
+    report = loop.train_and_evaluate(config(**{"train.epochs": 2}), workdir)
+    assert list(report["tasks"]) == ["image->image", "image_stream1->image_stream1"]
+    for block in report["tasks"].values():
+        assert "code_health" in block and 0 <= block["map_all"] <= 1
+    model, source, split, _ = loop.restore_for_eval(config(**{"train.epochs": 2}), workdir)
+    images = source.array[split.query[:4]]
+    stream2 = model.encoders()["image"].encode(images).numpy()
+    stream1 = model.encoders()["image_stream1"].encode(images).numpy()
+    assert not np.array_equal(stream1, stream2)
+    for name, expected in (("image", stream2), ("image_stream1", stream1)):
+        path = export.export(model, str(tmp_path / name), image_encoder=name)
+        served = tf.saved_model.load(path).signatures["encode_images"](images=tf.constant(images))
+        np.testing.assert_array_equal(served["codes"].numpy(), retrieval.pack_codes(expected).numpy())
+    with pytest.raises(ValueError, match="image_encoder must be one of"):
+        export.export(model, str(tmp_path / "bad"), image_encoder="image_stream3")
+    assert os.path.exists(os.path.join(workdir, "attention.png"))
+
+
+def test_keras_round_trip_and_bad_settings(tmp_path, rng):
+    model = make(attention_loss="contrastive", residual_attention=False)
+    images = rng.uniform(0, 255, size=(2, 16, 16, 3)).astype(np.float32)
+    path = str(tmp_path / "dagh.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is models.DAgH and loaded.attention_loss == "contrastive"
+    np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(loaded.stream1(images)["attended"].numpy(),
+                               model.stream1(images)["attended"].numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="must leave epochs for stage 2"):
+        loop.train(config(**{"dagh.stage1_epochs": 3}), str(tmp_path / "w"))
+    with pytest.raises(ValueError, match="attention_loss"):
+        make(attention_loss="kl")

@@ -1,0 +1,283 @@
+"""DAgH: deep attention-guided hashing (stage 1: attention + hashing network makes
+guided codes; stage 2: a second hashing network learns them)."""
+
+import hashlib
+import os
+
+import keras
+import ml_collections
+import numpy as np
+import tensorflow as tf
+
+from tfhash import atomic, backbones, losses, replicas
+from tfhash.layers import FeatureMask, MemoryBank
+from tfhash.models import base, contract, registry
+from tfhash.models.dpsh import bank_likelihood, logit_scale
+from tfhash.retrieval import codes as codes_lib
+
+ATTENTION_LOSSES = ("difference", "contrastive")
+GUIDED_CODES_FILE = "guided_codes.npz"
+
+
+@registry.register("dagh")
+@keras.saving.register_keras_serializable(package="tfhash")
+class DAgH(base.HashingModel):
+    """Two streams trained one after the other in one run.
+
+    Stage 1 (the first `stage1_epochs` epochs): network 1 is a backbone's feature map
+    F, an attention mask `M = sigmoid(conv1x1(relu(conv3x3(F))))`, the attended map
+    `F * (1 + M)` (`residual_attention`; `F * M` otherwise), global average pooling and
+    the hash head -> relaxed codes u1. Loss: DPSH's likelihood against a memory bank
+    (with the length-normalised logit) + `attention_weight` x the attention loss,
+    `attention_loss`: "difference" (per pair of the global batch,
+    `max(0, m + l_ij(attended) - l_ij(plain))`: the attended codes must explain each
+    pair better than codes of the plain map through the same head, by margin m) or
+    "contrastive" (DSH's margin loss on the attended codes).
+
+    At the stage boundary (the schedule hook) the guided codes `B = sign(u1)` of every
+    training item are computed from an un-augmented pass and kept in a checkpointed
+    weight, so a run killed in stage 2 resumes with the same B; they are also written
+    packed to `guided_codes.npz` in the workdir with their SHA-256.
+
+    Stage 2: network 2 (a backbone without attention -> dense(bits) -> sigmoid p)
+    learns B by bitwise binary cross-entropy against `(B + 1) / 2`, with its own
+    optimizer and a learning-rate schedule spanning stage 2.
+
+    Codes: `sign(p - 0.5)` of network 2 by default (`eval_stream` 2; encoder
+    "image"), and network 1's `sign(u1)` as encoder "image_stream1" (or the reverse
+    with `eval_stream` 1); the report scores both.
+
+    Args:
+      backbone: network 1's backbone (its feature map is attended).
+      second_backbone: network 2's backbone (may be lighter).
+      bits, num_train, num_classes: codes, memory bank and labels.
+      stage1_epochs: epochs of stage 1 (the rest of the run is stage 2).
+      quant_weight, max_logit: DPSH's (the likelihood of stage 1).
+      attention_loss: "difference" or "contrastive"; attention_weight, margin.
+      residual_attention: `F * (1 + M)` (True) or `F * M`.
+      mask_units: channels of the mask's 3x3 conv.
+      eval_stream: 2 or 1, the stream whose codes are the "image" encoder (and what is
+        exported).
+
+    Reference: Yang, Osolo Ian, Sun, Long, "Deep Attention-guided Hashing", arXiv
+    1812.01404 / IEEE Access 2019. The losses' exact forms are our reconstruction
+    (../shared/design/METHODS.md).
+    """
+
+    MEAN_LOGS = ("mask_mean", "bit_agreement")
+
+    def __init__(self, backbone, bits, num_train, num_classes, second_backbone, stage1_epochs=20,
+                 quant_weight=0.1, max_logit=6.0, attention_loss="difference",
+                 attention_weight=1.0, margin=1.0, residual_attention=True, mask_units=64,
+                 eval_stream=2, **kwargs):
+        super().__init__(backbone, bits, **kwargs)
+        if attention_loss not in ATTENTION_LOSSES:
+            raise ValueError(f"attention_loss must be one of {ATTENTION_LOSSES}, got {attention_loss!r}")
+        if int(stage1_epochs) < 1:
+            raise ValueError(f"stage1_epochs must be >= 1, got {stage1_epochs}")
+        if int(eval_stream) not in (1, 2):
+            raise ValueError(f"eval_stream must be 1 or 2, got {eval_stream}")
+        if float(attention_weight) < 0:
+            raise ValueError(f"attention_weight must be >= 0, got {attention_weight}")
+        self.num_train, self.num_classes = int(num_train), int(num_classes)
+        self.second_backbone = second_backbone
+        self.stage1_epochs = int(stage1_epochs)
+        self.quant_weight, self.max_logit = float(quant_weight), float(max_logit)
+        self.scale = logit_scale(self.bits, self.max_logit)
+        self.attention_loss, self.attention_weight = attention_loss, float(attention_weight)
+        self.margin, self.residual_attention = float(margin), bool(residual_attention)
+        self.mask_units, self.eval_stream = int(mask_units), int(eval_stream)
+        self.mask = FeatureMask(self.mask_units, self.residual_attention, name="mask")
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.second_head = keras.layers.Dense(self.bits, name="second_head")
+        self.bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="bank")
+        self.stage = self.add_weight(shape=(), dtype="int32", initializer="ones", trainable=False,
+                                     name="stage")
+        self.guided = self.add_weight(shape=(self.num_train, self.bits), initializer="zeros",
+                                      trainable=False, name="guided_codes")
+        self.guided_ready = self.add_weight(shape=(), dtype="int32", initializer="zeros",
+                                            trainable=False, name="guided_ready")
+
+    @classmethod
+    def from_run_config(cls, config, spec):
+        section = config.dagh
+        if not 0 < section.stage1_epochs < config.train.epochs:
+            raise ValueError(f"dagh.stage1_epochs={section.stage1_epochs} must leave epochs for "
+                             f"stage 2 (train.epochs={config.train.epochs})")
+        second = config.model.to_dict()
+        if section.second_widths:
+            second["widths"] = tuple(section.second_widths)
+        return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
+                   num_classes=spec.num_classes,
+                   second_backbone=backbones.make_backbone(ml_collections.ConfigDict(second),
+                                                           spec.image_size),
+                   stage1_epochs=section.stage1_epochs, quant_weight=config.dpsh.quant_weight,
+                   max_logit=config.dpsh.max_logit, attention_loss=section.attention_loss,
+                   attention_weight=section.attention_weight, margin=section.margin,
+                   residual_attention=section.residual_attention, mask_units=section.mask_units,
+                   eval_stream=section.eval_stream, **cls.common_args(config))
+
+    # -- networks -------------------------------------------------------------------
+    def build_networks(self, spec):
+        images = spec.symbolic("image")
+        attended = self.mask(self.backbone(images)["feature_map"])["attended"]
+        self.head(self.pool(attended))
+        self.second_head(self.second_backbone(images)["features"])
+
+    def networks(self):
+        first = (self.backbone.trainable_variables + self.mask.trainable_variables
+                 + self.head.trainable_variables)
+        second = self.second_backbone.trainable_variables + self.second_head.trainable_variables
+        return {"stage1": first, "stage2": second}
+
+    def schedule_steps(self, network, steps_per_epoch, epochs):
+        stage1 = self.stage1_epochs * steps_per_epoch
+        return stage1 if network == "stage1" else epochs * steps_per_epoch - stage1
+
+    def stream1(self, images, training=False):
+        """`{"attended", "plain", "mask"}` of float images: network 1's relaxed codes,
+        the codes of the plain (unattended) map through the same head, held fixed
+        (inference mode, no gradient), and the attention mask."""
+        feature_map = self.backbone(images, training=training)["feature_map"]
+        masked = self.mask(feature_map)
+        plain = self.head(self.pool(tf.stop_gradient(feature_map)), training=False)
+        return {"attended": self.head(self.pool(masked["attended"]), training=training),
+                "plain": tf.stop_gradient(plain), "mask": masked["mask"]}
+
+    def stream2(self, images, training=False):
+        """Network 2's logits `(batch, bits)` (p = sigmoid of them), float images."""
+        features = self.second_backbone(images, training=training)["features"]
+        return self.second_head(features)
+
+    def call(self, images, training=False):
+        if self.eval_stream == 1:
+            return self.stream1(images, training=training)["attended"]
+        return self.stream2(images, training=training)
+
+    def _embed(self, stream):
+        if stream == 1:
+            return lambda images: self.stream1(tf.cast(images, tf.float32))["attended"]
+        return lambda images: self.stream2(tf.cast(images, tf.float32))
+
+    def encoders(self):
+        spec = self._spec().input_spec("image")
+        other = 3 - self.eval_stream
+        return {name: contract.Encoder("image", spec, encode=lambda x, s=stream: codes_lib.binarize(
+                    self._embed(s)(x)), embed=self._embed(stream), code_bits=self.bits)
+                for name, stream in (("image", self.eval_stream), (f"image_stream{other}", other))}
+
+    def evaluation_tasks(self):
+        other = f"image_stream{3 - self.eval_stream}"
+        return [("image", "image"), (other, other)]
+
+    def figure_maps(self, images):
+        mask = self.stream1(tf.cast(images, tf.float32))["mask"]  # (batch, h, w, 1)
+        upsampled = tf.image.resize(mask, images.shape[1:3], method="nearest")[..., 0].numpy()
+        return {"attention": contract.Maps(
+            upsampled, "query images and network 1's attention mask M (red: 1, blue: 0)",
+            0.0, 1.0)}
+
+    # -- schedule -------------------------------------------------------------------
+    def guided_codes_of(self, train_pass):
+        """`sign(u1)` of every training item (rows by `index`) from an ordered,
+        un-augmented pass: float32 `(num_train, bits)` in {-1, +1}."""
+        guided = np.zeros((self.num_train, self.bits), np.float32)
+        seen = np.zeros(self.num_train, bool)
+        for batch in train_pass(256):
+            codes = self.stream1(tf.cast(batch["image"], tf.float32))["attended"]
+            rows = batch["index"].numpy()
+            guided[rows] = codes_lib.binarize(codes).numpy()
+            seen[rows] = True
+        if not seen.all():
+            raise ValueError(f"the training pass gave {seen.sum()} of {self.num_train} items")
+        return guided
+
+    def on_epoch_begin(self, epoch, context):
+        if epoch >= self.stage1_epochs and not int(self.guided_ready.numpy()):
+            guided = self.guided_codes_of(context.train_pass)
+            self.guided.assign(guided)
+            self.guided_ready.assign(1)
+            if context.workdir:
+                write_guided_codes(os.path.join(context.workdir, GUIDED_CODES_FILE), guided)
+        self.stage.assign(2 if epoch >= self.stage1_epochs else 1)
+
+    def step_variant(self, step):
+        return int(self.stage.numpy())
+
+    # -- the two stages -------------------------------------------------------------
+    def train_step(self, batch, variant=1):
+        if variant == 2:
+            return self._stage2_step(batch)
+        variables = self.networks()["stage1"]
+        with tf.GradientTape() as tape:
+            out = self.stream1(batch["image"], training=True)
+            loss, logs = bank_likelihood(self.bank, out["attended"], batch, self.quant_weight,
+                                         True, self.scale, self.similarity, self.balance_weight)
+            attention = self._attention_loss(out, batch)
+            loss = loss + self.attention_weight * attention
+        grads = tape.gradient(loss, variables)
+        self.optimizers["stage1"].apply_gradients(zip(grads, variables))
+        return dict(logs, loss=loss, attention_loss=attention,
+                    mask_mean=tf.reduce_mean(out["mask"]))
+
+    def _attention_loss(self, out, batch):
+        if self.attention_loss == "difference":
+            plain = out["plain"]
+            pairs = replicas.global_pairs(batch["label"], out["attended"], plain,
+                                          similarity=self.similarity)
+            all_attended, all_plain = pairs.codes
+            margins = losses.saliency_margin(out["attended"], all_attended, plain, all_plain,
+                                             pairs.similarity, self.margin, self.scale)
+            return tf.reduce_sum(margins) / (pairs.size * pairs.size)
+        pairs = replicas.global_pairs(batch["label"], out["attended"], similarity=self.similarity)
+        (all_attended,) = pairs.codes
+        terms = losses.contrastive(out["attended"], all_attended, pairs.similarity, 2.0 * self.bits)
+        return tf.reduce_sum(terms) / (pairs.size * pairs.size)
+
+    def _stage2_step(self, batch):
+        variables = self.networks()["stage2"]
+        targets = (tf.gather(self.guided, batch["index"]) + 1.0) / 2.0  # (batch, bits) in {0, 1}
+        with tf.GradientTape() as tape:
+            logits = self.stream2(batch["image"], training=True)
+            bce = losses.bitwise_cross_entropy(logits, targets)
+            loss = tf.reduce_sum(bce) / (replicas.global_size(batch["index"]) * self.bits)
+        grads = tape.gradient(loss, variables)
+        self.optimizers["stage2"].apply_gradients(zip(grads, variables))
+        agree = tf.reduce_mean(tf.cast(tf.equal(logits > 0, targets > 0.5), tf.float32))
+        return {"loss": loss, "bce_loss": loss, "bit_agreement": agree}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_train=self.num_train, num_classes=self.num_classes,
+            second_backbone=keras.saving.serialize_keras_object(self.second_backbone),
+            stage1_epochs=self.stage1_epochs, quant_weight=self.quant_weight,
+            max_logit=self.max_logit, attention_loss=self.attention_loss,
+            attention_weight=self.attention_weight, margin=self.margin,
+            residual_attention=self.residual_attention, mask_units=self.mask_units,
+            eval_stream=self.eval_stream)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["second_backbone"] = keras.saving.deserialize_keras_object(config["second_backbone"])
+        return super().from_config(config)
+
+
+def write_guided_codes(path, guided):
+    """The guided codes packed (uint8, the index's layout) with their SHA-256, atomically."""
+    packed = codes_lib.pack_codes(guided).numpy()
+    checksum = hashlib.sha256(packed.tobytes()).hexdigest()
+    with atomic.atomic_write(path, "wb") as f:
+        np.savez(f, codes=packed, bits=np.array(guided.shape[1]), sha256=np.array(checksum))
+    return checksum
+
+
+def read_guided_codes(path):
+    """Packed guided codes written by `write_guided_codes`, checked against their SHA-256."""
+    with np.load(path) as stored:
+        packed, checksum = stored["codes"], str(stored["sha256"])
+    if hashlib.sha256(packed.tobytes()).hexdigest() != checksum:
+        raise ValueError(f"{path} does not match its checksum: it was modified or damaged")
+    return packed

@@ -28,7 +28,7 @@ def small_cnn_budget(config):
 
 def get_config():
     config = ml_collections.ConfigDict()
-    config.method = "dpsh"  # dpsh | dsh | dsah | doh | dagh
+    config.method = "dpsh"  # dpsh | dsh | dsah | doh | dagh | dcmh | hashgan
     config.bits = 32  # any positive integer; packed codes use ceil(bits / 8) bytes
     config.seed = 0  # weight initialisation, shuffling and augmentation
     # >1 splits the CPU into that many logical devices for MirroredStrategy when no
@@ -116,6 +116,19 @@ def get_config():
     config.dagh.mask_units = 64  # channels of the mask's 3x3 conv
     config.dagh.second_widths = ()  # network 2's small-CNN widths (empty: model.widths)
     config.dagh.eval_stream = 2  # the stream whose codes are the "image" encoder
+
+    config.dcmh = ml_collections.ConfigDict()  # also uses dpsh.max_logit, loss.similarity
+    config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)
+    config.dcmh.gamma = 1.0  # quantisation ||B - F||^2
+    config.dcmh.eta = 1.0  # bit balance
+
+    config.hashgan = ml_collections.ConfigDict()
+    config.hashgan.text_widths = (512, 512)  # text feature module
+    config.hashgan.image_widths = (512, 512)  # image hashing module's hidden layers
+    config.hashgan.triplet_margin = 0.0  # eps; 0 means bits / 4
+    config.hashgan.squared = False  # squared distances in the triplets
+    config.hashgan.adversarial = True  # False: the triplet-only ablation
+    config.hashgan.adversarial_bound = 0.0  # the attention's hinge; 0 means 2 * eps
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

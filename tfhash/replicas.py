@@ -66,3 +66,12 @@ def global_balance(codes):
 def global_size(local):
     """The global batch size (float32) of a per-replica tensor's first axis."""
     return tf.cast(tf.shape(replica_gather(local))[0], tf.float32)
+
+
+def global_rows(local):
+    """int64 `(local,)`: the rows of this replica's items in the gathered global batch
+    (replicas are gathered in replica order)."""
+    ctx = tf.distribute.get_replica_context()
+    size = tf.shape(local, out_type=tf.int64)[0]
+    replica = 0 if ctx is None else ctx.replica_id_in_sync_group
+    return tf.cast(replica, tf.int64) * size + tf.range(size, dtype=tf.int64)

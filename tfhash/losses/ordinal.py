@@ -35,21 +35,9 @@ def ordinal_likelihood(similarity_hat, similarity, groups, max_logit):
 
 def ordinal_triplet(similarity_hat, similarity, margin):
     """`max(0, m - s_ij + s_ik)` over the (j, k) pairs of each anchor i with
-    `similarity[i, j] > similarity[i, k]`.
-
-    Args:
-      similarity_hat: (a, b) ordinal similarities of the anchors with the batch.
-      similarity: (a, b) label similarities (graded or 0/1).
-      margin: m.
-
-    Returns:
-      `(losses (a,), counts (a,))`: each anchor's summed hinge terms and how many
-      triplets it has.
-    """
-    diff = similarity_hat[:, :, None] - similarity_hat[:, None, :]  # (a, j, k): s_ij - s_ik
-    valid = tf.cast(similarity[:, :, None] > similarity[:, None, :], similarity_hat.dtype)
-    hinge = tf.nn.relu(margin - diff) * valid
-    return tf.reduce_sum(hinge, axis=[1, 2]), tf.reduce_sum(valid, axis=[1, 2])
+    `similarity[i, j] > similarity[i, k]` (`pairwise.ranking_triplets` on the ordinal
+    similarities): `(losses (a,), counts (a,))`."""
+    return pairwise.ranking_triplets(similarity_hat, similarity, margin)
 
 
 def classification(logits, labels, multi_label):

@@ -7,7 +7,7 @@ pairs or items, so the loss is the same however the batch is split over replicas
 import tensorflow as tf
 
 
-SIMILARITIES = ("shared", "jaccard")
+SIMILARITIES = ("shared", "jaccard", "count")
 
 
 def label_similarity(labels_a, labels_b, kind="shared"):
@@ -16,12 +16,16 @@ def label_similarity(labels_a, labels_b, kind="shared"):
     "shared": 1 where two items share at least one label, else 0 (the usual rule);
     "jaccard": shared labels / labels of either, in [0, 1]: on multi-label data two
     items that share one of many labels are only partly similar (equal to "shared"
-    on single-label data).
+    on single-label data);
+    "count": the number of shared labels (graded; for ranking losses, which only
+    compare similarities).
     """
     a, b = tf.cast(labels_a, tf.float32), tf.cast(labels_b, tf.float32)
     shared = tf.matmul(a, b, transpose_b=True)  # (a, b) labels in common
     if kind == "shared":
         return tf.cast(shared > 0, tf.float32)
+    if kind == "count":
+        return shared
     if kind == "jaccard":
         either = tf.reduce_sum(a, axis=1)[:, None] + tf.reduce_sum(b, axis=1)[None, :] - shared
         return shared / tf.maximum(either, 1.0)
@@ -108,3 +112,33 @@ def bitwise_cross_entropy(logits, targets):
     """Per-bit binary cross-entropy of `sigmoid(logits)` against targets in [0, 1]
     (DAgH's stage 2 against `(B + 1) / 2`), (batch, bits), numerically stable."""
     return tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+
+
+def code_distances(u, v, squared=False):
+    """(a, b) Euclidean (or squared) distances between relaxed codes; the Euclidean one
+    is `sqrt(d^2 + 1e-4)`, whose slope stays bounded when two codes coincide (the
+    plain square root's is infinite at 0 and turns rounding noise into large
+    gradients)."""
+    d = squared_distances(u, v)
+    return d if squared else tf.sqrt(d + 1e-4)
+
+
+def ranking_triplets(scores, similarity, margin, exclude=None):
+    """`max(0, margin - score_ij + score_ik)` over the (j, k) pairs of each anchor i
+    (a row) with `similarity[i, j] > similarity[i, k]`: j must score higher than k by
+    the margin (a score is a closeness: a similarity, or a negated distance).
+    `exclude` (a, b) bool marks candidates that take no part (e.g. the anchor
+    itself among the candidates of its own modality).
+
+    Returns:
+      `(losses (a,), counts (a,))`: each anchor's summed hinge terms and its number
+      of triplets.
+    """
+    diff = scores[:, :, None] - scores[:, None, :]  # (a, j, k): score_ij - score_ik
+    valid = similarity[:, :, None] > similarity[:, None, :]
+    if exclude is not None:
+        keep = tf.logical_not(exclude)
+        valid = valid & keep[:, :, None] & keep[:, None, :]
+    valid = tf.cast(valid, scores.dtype)
+    hinge = tf.nn.relu(margin - diff) * valid
+    return tf.reduce_sum(hinge, axis=[1, 2]), tf.reduce_sum(valid, axis=[1, 2])

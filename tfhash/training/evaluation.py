@@ -43,7 +43,8 @@ def encode_items(encoders, source, indices, config, description):
     Items are read in increasing index order (sources such as TFDS stream in order)
     and the codes are put back in the order of `indices`.
     """
-    functions = {name: tf.function(lambda x, e=encoder: retrieval.pack_codes(e.encode(x)))
+    functions = {name: tf.function(lambda x, e=encoder: retrieval.pack_codes(e.encode(x)),
+                                   reduce_retracing=True)
                  for name, encoder in encoders.items()}
     modalities = sorted({encoder.modality for encoder in encoders.values()})
     indices = np.asarray(indices, np.int64)

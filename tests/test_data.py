@@ -471,3 +471,58 @@ def test_validation_draw_on_multi_label_data_and_its_errors(tmp_path):
         splits_lib.protocol_params(data_config(validation_per_class=1, num_validation=1))
     with pytest.raises(ValueError, match="must be an integer >= 0"):
         splits_lib.protocol_params(data_config(num_validation=-1))
+
+
+def matlab_arrays(rng, n=6):
+    images = rng.integers(0, 256, (n, 5, 7, 3)).astype(np.uint8)  # [N, H, W, 3]
+    text = (rng.random((n, 9)) < 0.4).astype(np.uint8)
+    labels = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, n)]
+    return images, text, labels
+
+
+@pytest.mark.parametrize("layout", ["v5_matlab_order", "v5_items_first", "v73_one_file",
+                                    "v73_three_files"])
+def test_dcmh_mat_files(tmp_path, rng, layout):
+    h5py = pytest.importorskip("h5py")
+    from scipy import io
+
+    images, text, labels = matlab_arrays(rng)
+    if layout.startswith("v5"):
+        stack = images.transpose(1, 2, 3, 0) if layout == "v5_matlab_order" else images
+        io.savemat(tmp_path / "data.mat", {"IAll": stack, "YAll": text, "LAll": labels})
+        spec = f"mat:{tmp_path / 'data.mat'}"
+    else:  # MATLAB -v7.3 writes column-major: h5py shows every array with its axes reversed
+        variables = {"IAll": images.transpose(1, 2, 3, 0), "YAll": text, "LAll": labels}
+        files = ([("data.mat", variables)] if layout == "v73_one_file"
+                 else [(f"{k}.mat", {k: v}) for k, v in variables.items()])
+        for name, content in files:
+            with h5py.File(tmp_path / name, "w") as f:
+                for key, value in content.items():
+                    f[key] = value.transpose()
+        spec = "mat:" + ",".join(str(tmp_path / name) for name, _ in files)
+    source = data.load_source(spec)
+    assert len(source) == 6 and source.text_dim == 9 and source.num_classes == 4
+    np.testing.assert_array_equal(source.text, text)
+    np.testing.assert_array_equal(source.labels, labels)
+    got = np.stack(list(source.images([4, 0, 2]).as_numpy_iterator()))
+    np.testing.assert_array_equal(got, images[[4, 0, 2]])
+    batch = next(iter(data.eval_dataset(source, [1, 3], 5, 2)))
+    assert batch["image"].shape == (2, 5, 5, 3) and batch["text"].shape == (2, 9)
+
+
+def test_dcmh_mat_errors(tmp_path, rng):
+    from scipy import io
+
+    images, text, labels = matlab_arrays(rng)
+    io.savemat(tmp_path / "features.mat", {"IAll": rng.normal(size=(6, 4096)), "YAll": text,
+                                           "LAll": labels})
+    with pytest.raises(ValueError, match="pixel stack"):
+        data.load_source(f"mat:{tmp_path / 'features.mat'}")
+    io.savemat(tmp_path / "notags.mat", {"IAll": images, "LAll": labels})
+    with pytest.raises(ValueError, match=r"no text variable \(YAll or tags"):
+        data.load_source(f"mat:{tmp_path / 'notags.mat'}")
+    (tmp_path / "junk.mat").write_bytes(b"not a mat file at all")
+    with pytest.raises(ValueError, match="not a readable MATLAB file"):
+        data.load_source(f"mat:{tmp_path / 'junk.mat'}")
+    with pytest.raises(ValueError, match="does not exist"):
+        data.load_source(f"mat:{tmp_path / 'none.mat'}")

@@ -6,6 +6,8 @@
   ``.csv`` file with a header and columns ``file,label[,class_name]``,
 - ``tfds:<name>``: a TensorFlow Datasets image set (all its splits),
 - ``pairs:<file.npz>[@<image_root>]``: paired image-text items (tfhash.data.paired),
+- ``mat:<file.mat>[,<file.mat>...]``: DCMH-style MATLAB files with images, tags and
+  labels (IAll / YAll / LAll; v5 or v7.3; tfhash.data.mat_source),
 - ``patches``: synthetic noise images whose class is a coloured square,
 - ``patch_pairs``: the same images with a noisy bag-of-words text per item
   (tfhash.data.synthetic; checks attention and cross-modal plumbing).
@@ -14,7 +16,7 @@
 from tfhash.data import sources
 
 SPECS = ("digits", "patches", "patch_pairs", "folder:<path>", "list:<file>[@<image_root>]",
-         "tfds:<name>", "pairs:<file.npz>[@<image_root>]")
+         "tfds:<name>", "pairs:<file.npz>[@<image_root>]", "mat:<file.mat>[,<file.mat>...]")
 
 
 def load_source(spec, digits_size=32):
@@ -32,6 +34,10 @@ def load_source(spec, digits_size=32):
             return sources.load_folder(rest)
         if kind == "list":
             return sources.load_list(rest)
+        if kind == "mat":
+            from tfhash.data import mat_source
+
+            return mat_source.load_mat(rest)
         if kind == "pairs":
             from tfhash.data import paired
 

@@ -56,7 +56,8 @@ def main(argv):
         warmup = figures.item_images(source, split.query[:3], config.data.image_size)
         target = export.export(model, FLAGS.export_dir or os.path.join(FLAGS.workdir, "export"),
                                FLAGS.version, databases, warmup_images=warmup,
-                               image_encoder=FLAGS.image_encoder)
+                               image_encoder=FLAGS.image_encoder,
+                               vocabulary=getattr(source, "vocabulary", None))
     except ValueError as e:
         logging.error("%s", e)
         print(f"tfhash-export: error: {e}", file=sys.stderr)

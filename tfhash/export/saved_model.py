@@ -10,7 +10,10 @@ stock ModelServer loads it (the custom op stays in the library):
   [None, d]}`; decoding and resizing are `tfhash.data.preprocess`, the functions
   training and evaluation use;
 - text encoder (cross-modal methods): `encode_text`: float32 bag-of-words
-  `[None, V]` -> the same outputs;
+  `[None, V]` -> the same outputs; with a vocabulary, also `encode_tags`: `tf.string`
+  `[None]` (each a space-separated list of words; unknown words are ignored) -> the
+  same, through the vocabulary kept in the graph and in
+  `assets.extra/vocabulary.txt`;
 - with databases: `search` (the first evaluation task) and, when the model has
   several tasks, `search_<query>_to_<database>` for each: the query input and `k`
   -> `{"distances", "indices", "ids"}` over packed codes stored in the SavedModel.
@@ -31,6 +34,7 @@ from tfhash.data import preprocess
 from tfhash.retrieval import codes as codes_lib
 
 _IMAGES_ANY_SIZE = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+_TAGS = tf.TensorSpec([None], tf.string, name="tags")
 
 
 def next_version(export_dir):
@@ -85,8 +89,26 @@ def _search_function(graphs, query, db_words, db_ids, nbytes):
     return search
 
 
+def _bag_of_words(table, size):
+    def convert(tags):
+        ids = table.lookup(tf.strings.split(tags))  # ragged (N, None)
+        ids = tf.ragged.boolean_mask(ids, ids >= 0)
+        counts = tf.math.bincount(tf.cast(ids, tf.int32), minlength=size, maxlength=size,
+                                  axis=-1)  # (N, V)
+        return tf.ensure_shape(tf.cast(counts, tf.float32), [None, size])
+
+    return convert
+
+
+def _composed(search, convert):
+    def search_tags(tags, k):
+        return search(convert(tags), k)
+
+    return search_tags
+
+
 def export(model, export_dir, version=None, databases=None, warmup_images=None,
-           image_encoder="image"):
+           image_encoder="image", vocabulary=None):
     """Writes `export_dir/<version>/` and returns its path.
 
     Args:
@@ -101,6 +123,8 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
       image_encoder: the model's encoder served as the image signatures (a method
         with several image encoders, e.g. DAgH's "image_stream1"); the text encoder,
         when there is one, is served as `encode_text`.
+      vocabulary: the V words of the text columns (the source's), for `encode_tags`
+        and the `search_tags_to_<database>` signatures.
     """
     version = next_version(export_dir) if version is None else int(version)
     if version <= 0:
@@ -129,6 +153,18 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
         if role == "image":
             archive.add_endpoint("encode_jpeg", lambda x: graphs.encode_bytes("image", x),
                                  input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    bag_of_words = None
+    if vocabulary is not None and "text" in encoders:
+        vocabulary = [str(w) for w in vocabulary]
+        if len(vocabulary) != encoders["text"].input_spec.shape[1]:
+            raise ValueError(f"the vocabulary has {len(vocabulary)} words, the text encoder "
+                             f"takes {encoders['text'].input_spec.shape[1]}")
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(vocabulary), tf.range(len(vocabulary), dtype=tf.int64)), -1)
+        archive.track(table)
+        bag_of_words = _bag_of_words(table, len(vocabulary))
+        archive.add_endpoint("encode_tags", lambda tags: graphs.encode("text", bag_of_words(tags)),
+                             input_signature=[_TAGS])
     tasks = [(role_of[q], role_of[d]) for q, d in model.evaluation_tasks()
              if q in role_of and d in role_of]
     if not tasks and image_encoder in role_of:
@@ -154,10 +190,18 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
         for signature in names:
             archive.add_endpoint(signature, search, input_signature=[
                 graphs.input_spec(query), tf.TensorSpec([], tf.int32, name="k")])
+        if query == "text" and bag_of_words is not None:
+            archive.add_endpoint(
+                f"search_tags_to_{database}", _composed(search, bag_of_words),
+                input_signature=[_TAGS, tf.TensorSpec([], tf.int32, name="k")])
     with atomic.atomic_directory(target) as tmp:
         archive.write_out(tmp, verbose=False)
         if warmup_images is not None and "image" in encoders:
             _write_warmup(tmp, np.asarray(warmup_images, np.uint8))
+        if bag_of_words is not None:
+            os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+            with open(os.path.join(tmp, "assets.extra", "vocabulary.txt"), "w") as f:
+                f.write("".join(f"{word}\n" for word in vocabulary))
     logging.info("Exported %s", target)
     return target
 

@@ -3,7 +3,12 @@
   tfhash-query --server=localhost:8500 --model=tfhash IMAGE...                 # codes
   tfhash-query --server=localhost:8500 --model=tfhash --signature=search --k=5 IMAGE...
 
-`encode_jpeg` (the default) sends the files' bytes and the server decodes them;
+  tfhash-query --server=localhost:8500 --model=tfhash --text="dog beach" --text=sunset
+  tfhash-query ... --signature=search_tags_to_image --k=5 --text="dog beach"
+
+Text queries (cross-modal models exported with a vocabulary) are sent as words; the
+server maps them to the bag-of-words with the vocabulary in the export.
+`encode_jpeg` (the default for images) sends the files' bytes and the server decodes them;
 `encode_images` and `search` take pixels, so the images are decoded here with the
 preprocessing the model was trained with (`tfhash.data.preprocess`). Images of one
 size go in one request and are resized by the server, exactly as in training; with
@@ -18,8 +23,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("server", "localhost:8500", "host:port (8500 gRPC, 8501 REST).")
 flags.DEFINE_string("model", "tfhash", "Model name in the server's config.")
 flags.DEFINE_integer("version", None, "Model version (default: the latest).")
-flags.DEFINE_enum("signature", "encode_jpeg", ["encode_jpeg", "encode_images", "serving_default", "search"],
-                  "Signature to call.")
+flags.DEFINE_string("signature", None,
+                    "Signature to call (default: encode_jpeg for images, encode_tags for --text); "
+                    "search and search_tags_to_image take --k.")
+flags.DEFINE_multi_string("text", [], "A text query: space-separated words (repeatable).")
 flags.DEFINE_integer("k", 10, "Neighbours to return with --signature=search.")
 flags.DEFINE_integer("image_size", None, "Resize to this many pixels (pixel signatures).")
 flags.DEFINE_enum("protocol", "grpc", ["grpc", "rest"], "Wire protocol.")
@@ -55,18 +62,24 @@ def _by_size(images):
 
 def main(argv):
     paths = argv[1:]
-    if not paths:
-        raise app.UsageError("give at least one image file")
+    if bool(paths) == bool(FLAGS.text):
+        raise app.UsageError("give image files or --text queries (not both)")
     from tfhash.serving.client import Client, ServingError
 
     client = Client(FLAGS.server, FLAGS.model, FLAGS.version, FLAGS.protocol, FLAGS.timeout)
+    signature = FLAGS.signature or ("encode_tags" if FLAGS.text else "encode_jpeg")
+    searching = signature.startswith("search")
     try:
-        if FLAGS.signature == "encode_jpeg":
+        if FLAGS.text:
+            inputs = {"tags": list(FLAGS.text), **({"k": FLAGS.k} if searching else {})}
+            outputs = client.predict(inputs, signature)
+            paths = FLAGS.text
+        elif signature == "encode_jpeg":
             blobs = []
             for path in paths:
                 with open(path, "rb") as f:
                     blobs.append(f.read())
-            outputs = client.predict({"images": blobs}, FLAGS.signature)
+            outputs = client.predict({"images": blobs}, signature)
         else:
             import numpy as np
 
@@ -74,9 +87,9 @@ def main(argv):
             outputs = {}
             for group in _by_size(images):
                 inputs = {"images": np.stack([images[i] for i in group])}
-                if FLAGS.signature == "search":
+                if searching:
                     inputs["k"] = FLAGS.k
-                for name, value in client.predict(inputs, FLAGS.signature).items():
+                for name, value in client.predict(inputs, signature).items():
                     merged = outputs.setdefault(name, np.zeros((len(paths),) + value.shape[1:],
                                                                value.dtype))
                     merged[group] = value
@@ -84,7 +97,7 @@ def main(argv):
         print(f"tfhash-query: error: {e}", file=sys.stderr)
         sys.exit(1)
     for i, path in enumerate(paths):
-        if FLAGS.signature == "search":
+        if searching:
             pairs = ", ".join(f"{int(item)} (d={int(d)})" for item, d in
                               zip(outputs["ids"][i], outputs["distances"][i]))
             print(f"{path}: {pairs}")

@@ -59,19 +59,32 @@ DATASETS = {
         source=lambda root: "pairs:" + os.path.join(root, "mirflickr_cm_mini", "mir_cm_mini.npz"),
         runs_dir=os.path.join(REPO, "runs", "mirflickr"),
         describe=(
-            "mAP@all on the images and 24-concept labels of the MIRFlickr cross-modal mini "
-            "(multi-label; 200 random queries, the other 1,988 the database, 1,000 of those "
-            "for training; ../shared/data), small CNN (6 conv layers, widths 32/64/128), "
+            "mAP@all on the MIRFlickr cross-modal mini (images, 1,386-word tag bag-of-words "
+            "used by the cross-modal methods, 24 concepts, multi-label; 200 random queries, "
+            "the other 1,988 the database, 1,000 of those for training; ../shared/data), "
+            "small CNN (6 conv layers, widths 32/64/128), "
             "{size} px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay "
             "(configs/mirflickr.py)."),
     ),
 }
-METHOD_NOTES = (
-    "DPSH: memory bank, batch-normalised tanh hash layer (see \"DPSH from scratch\"); "
-    "DSH: linear hash layer, margin 2 x bits; DSaH: DPSH's hashing network on x * S(x), "
-    "attention network a second small CNN of the same widths, semantic saliency loss "
-    "with area weight 1 down to a floor of half the image, max-normalised maps "
-    "(see \"DSaH\").")
+METHOD_NOTES = {
+    "dpsh": "DPSH: memory bank, batch-normalised tanh hash layer, length-normalised logit "
+            "(`dpsh.max_logit=6`, docs/dpsh_code_length.md)",
+    "dsh": "DSH: linear hash layer, margin 2 x bits",
+    "dsah": "DSaH: DPSH's hashing network on x * S(x), attention network a second small CNN "
+            "of the same widths, semantic saliency loss with area weight 1 down to a floor of "
+            "half the image, max-normalised maps",
+    "doh": "DOH: two small CNNs (global stream, local FCN stream with spatial-softmax "
+           "attention), K = 2 ordinal groups, likelihood loss, temperature 1 -> 0.1",
+    "dagh": "DAgH: stage 1 (attention + hashing network) for 20 epochs, stage 2 (a second small "
+            "CNN learning the guided codes) for the rest; cells: network 2 / network 1",
+    "dcmh": "DCMH: small CNN image network, 8,192-unit text network, B refreshed every epoch",
+    "hashgan": "HashGAN: hard spatial and tag attention with straight-through gradients, "
+               "triplet retrieval and adversarial losses",
+    "hashgan_noadv": "HashGAN (triplet only): the same networks without attention and adversary",
+}
+NAMES = {"dsah": "DSaH", "dagh": "DAgH", "hashgan": "HashGAN",
+         "hashgan_noadv": "HashGAN (triplet only)"}
 
 
 def extract(archive, target, marker_name):
@@ -111,7 +124,13 @@ def cpu_name():
 
 
 def name_of(method):
-    return "DSaH" if method == "dsah" else method.upper()
+    return NAMES.get(method, method.upper())
+
+
+def task_maps(report):
+    """mAP@all of every evaluation task of a run (one value for image->image methods)."""
+    tasks = report.get("tasks") or {"image->image": report}
+    return [block["map_all"] for block in tasks.values()]
 
 
 def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
@@ -169,8 +188,9 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
     for method in methods:
         cells = []
         for b in bits_list:
-            runs = [results[(method, b, s)]["map_all"] for s in (seeds if b == seed_bits else [0])]
-            cells.append(spread(runs) if len(runs) > 1 else truncated(runs[0]))
+            runs = [task_maps(results[(method, b, s)]) for s in (seeds if b == seed_bits else [0])]
+            per_task = list(zip(*runs))  # one tuple of seeds per task
+            cells.append(" / ".join(spread(t) if len(t) > 1 else truncated(t[0]) for t in per_task))
         lines.append(f"| {name_of(method)} | " + " | ".join(cells) + " |")
     per_method = []
     for method in methods:
@@ -183,10 +203,13 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
                      f"training seeds {', '.join(map(str, seeds))} (`config.seed`: weights, data "
                      "order and augmentation; the same split); the other columns are single "
                      "runs with seed 0. ")
+    tasks = list((results[(methods[0], bits_list[0], 0)].get("tasks") or {"image->image": 0}))
+    task_note = (f"Cells: mAP@all of {' / '.join(tasks)}. " if len(tasks) > 1 else "")
     lines += [
         "",
-        DATASETS[dataset]["describe"].format(epochs=epochs, size=image_size) + " " + METHOD_NOTES
-        + " " + seed_note + "Training minutes per run: " + ", ".join(per_method)
+        DATASETS[dataset]["describe"].format(epochs=epochs, size=image_size) + " "
+        + "; ".join(METHOD_NOTES[m] for m in methods if m in METHOD_NOTES) + ". " + task_note
+        + seed_note + "Training minutes per run: " + ", ".join(per_method)
         + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min on "
         f"{os.cpu_count()} CPU cores ({cpu_name()}).",
         "",
@@ -228,6 +251,8 @@ def main():
     parser.add_argument("--bits", default="12,24,32,48")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of the --seed_bits column")
     parser.add_argument("--seed_bits", type=int, default=32)
+    parser.add_argument("--table", default=None,
+                        help="the README markers and results file name (default: --dataset)")
     parser.add_argument("--no_readme", action="store_true",
                         help="print the table only (README.md and benchmarks/results untouched)")
     args = parser.parse_args()
@@ -261,7 +286,9 @@ def main():
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
     for flag, value, default in (("methods", args.methods, "dpsh,dsh,dsah"),
                                  ("bits", args.bits, "12,24,32,48"),
-                                 ("seeds", args.seeds, "0,1,2")):
+                                 ("seeds", args.seeds, "0,1,2"),
+                                 ("seed_bits", str(args.seed_bits), "32"),
+                                 ("table", args.table, None)):
         if value != default:
             command += f" --{flag}={value}"
     text = table(args.dataset, results, walls, methods, bits_list, seeds, args.seed_bits, epochs,
@@ -269,9 +296,10 @@ def main():
     print(text)
     if not args.no_readme:
         os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)
-        with open(os.path.join(REPO, "benchmarks", "results", f"{args.dataset}_table.md"), "w") as f:
+        table_name = args.table or args.dataset
+        with open(os.path.join(REPO, "benchmarks", "results", f"{table_name}_table.md"), "w") as f:
             f.write(text + "\n")
-        start, end = f"<!-- {args.dataset}-table:start -->", f"<!-- {args.dataset}-table:end -->"
+        start, end = f"<!-- {table_name}-table:start -->", f"<!-- {table_name}-table:end -->"
         readme = os.path.join(REPO, "README.md")
         with open(readme) as f:
             content = f.read()

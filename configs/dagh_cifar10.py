@@ -1,0 +1,19 @@
+"""DAgH (deep attention-guided hashing) with the small CNN on cifar10, 32 bits by default; the
+shared setting is in configs/cifar10.py: stage 1 (attention + hashing network, DPSH's
+likelihood with the length-normalised logit and the difference attention loss) for 20
+of the 30 epochs, stage 2 (a second small CNN learning the guided codes) for the other
+10, so DAgH trains within the same total epochs as the other methods. Codes: network 2.
+
+COMMAND:  tfhash-train --config=configs/dagh_cifar10.py --workdir=runs/dagh_cifar10
+EXPECTED: (to be measured)
+"""
+
+from configs import cifar10
+
+
+def get_config():
+    config = cifar10.get_config()
+    config.method = "dagh"
+    config.model.head_batch_norm = True
+    config.model.head_activation = "tanh"
+    return config

@@ -1,0 +1,16 @@
+"""DPSH on the images of the MIRFlickr cross-modal mini (multi-label), 32 bits; the
+shared setting and the data are described in configs/mirflickr.py.
+
+COMMAND:  tfhash-train --config=configs/dpsh_mirflickr.py --workdir=runs/dpsh_mirflickr
+EXPECTED: (to be measured)
+"""
+
+from configs import mirflickr
+
+
+def get_config():
+    config = mirflickr.get_config()
+    config.method = "dpsh"
+    config.model.head_batch_norm = True
+    config.model.head_activation = "tanh"
+    return config

@@ -154,3 +154,92 @@ def test_cuda_build_compiles_links_and_still_runs_on_cpu(tmp_path):
     assert "[[1 0]]" in result.stdout
     library = next(tmp_path.rglob("_hamming_ops.so"))
     assert b"PackedHammingTopK CUDA launch failed" in library.read_bytes()
+
+
+ISAS = ["scalar", "avx2", "avx512"]
+
+
+def use_isa(monkeypatch, isa):
+    """Forces a CPU path; skips when this CPU does not have it."""
+    monkeypatch.setenv("TFHASH_CPU_ISA", isa)
+    name = ops.backend()
+    if "not supported" in name:
+        pytest.skip(f"this CPU has no {isa}: {name}")
+    assert name.startswith(f"custom CPU op ({'avx512-vpopcntdq' if isa == 'avx512' else isa}")
+    return name
+
+
+@needs_op
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("nbytes", [1, 2, 3, 7, 8, 9, 16, 31, 33, 64, 127, 128, 250])
+def test_every_cpu_path_equals_the_stock_reference(rng, monkeypatch, isa, nbytes):
+    use_isa(monkeypatch, isa)
+    # values 0..3 in every byte: few distinct distances, ties everywhere; 3,001 codes:
+    # not a multiple of 8, and enough groups that a few queries split the database
+    q = rng.integers(0, 4, size=(5, nbytes), dtype=np.uint8)
+    d = rng.integers(0, 4, size=(3001, nbytes), dtype=np.uint8)
+    np.testing.assert_array_equal(MODULE.packed_hamming_distance(q, d).numpy(),
+                                  hamming.stock_hamming_distance(q, d).numpy())
+    for k in (1, 17, 3001):
+        got_d, got_i = MODULE.packed_hamming_top_k(q, d, k)
+        ref_d, ref_i = hamming.stock_hamming_topk(q, d, k)
+        np.testing.assert_array_equal(got_d.numpy(), ref_d.numpy())
+        np.testing.assert_array_equal(got_i.numpy(), ref_i.numpy())
+    # many queries (one shard per query block) and random bytes (far apart codes)
+    q = rng.integers(0, 256, size=(70, nbytes), dtype=np.uint8)
+    d = rng.integers(0, 256, size=(1027, nbytes), dtype=np.uint8)
+    got_d, got_i = MODULE.packed_hamming_top_k(q, d, 10)
+    ref_d, ref_i = hamming.stock_hamming_topk(q, d, 10)
+    np.testing.assert_array_equal(got_i.numpy(), ref_i.numpy())
+
+
+@needs_op
+def test_unknown_or_unsupported_isa_falls_back_and_says_so(monkeypatch):
+    monkeypatch.setenv("TFHASH_CPU_ISA", "sse9")
+    assert "TFHASH_CPU_ISA=sse9 is not one of avx512, avx2, scalar" in ops.backend()
+    monkeypatch.delenv("TFHASH_CPU_ISA")
+    assert "TFHASH_CPU_ISA" not in ops.backend()
+
+
+@needs_op
+@pytest.mark.parametrize("isa", ISAS)
+def test_grouped_database_layout_and_search(rng, monkeypatch, isa):
+    use_isa(monkeypatch, isa)
+    d = rng.integers(0, 256, size=(21, 11), dtype=np.uint8)
+    grouped = hamming.group_database(d)
+    assert grouped.shape == (3, 2, 8) and grouped.dtype == np.uint64
+    # code i, word w: bytes 8w..8w+7 little-endian, the 11-byte code zero padded
+    padded = np.zeros((24, 16), np.uint8)
+    padded[:21, :11] = d
+    for i in (0, 7, 8, 20, 23):
+        for w in range(2):
+            assert grouped[i // 8, w, i % 8] == int.from_bytes(padded[i, 8 * w:8 * w + 8].tobytes(), "little")
+    q = rng.integers(0, 256, size=(4, 11), dtype=np.uint8)
+    for k in (1, 5, 21):
+        got = hamming.hamming_topk_grouped(q, tf.constant(grouped), 21, k)
+        ref = hamming.stock_hamming_topk(q, d, k)
+        np.testing.assert_array_equal(got[0].numpy(), ref[0].numpy())
+        np.testing.assert_array_equal(got[1].numpy(), ref[1].numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="words per code"):
+        MODULE.packed_hamming_top_k_grouped(q[:, :8], grouped, 21, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="does not fit 3 groups"):
+        MODULE.packed_hamming_top_k_grouped(q, grouped, 30, 1)
+    with pytest.raises(ValueError, match="at most the database size 21"):
+        hamming.hamming_topk_grouped(q, tf.constant(grouped), 21, 22)
+
+
+@needs_op
+def test_index_prepares_its_database_once(rng):
+    index = retrieval.HammingIndex(64)
+    index.add(rng.integers(0, 256, size=(1000, 8), dtype=np.uint8))
+    q = rng.integers(0, 256, size=(1, 8), dtype=np.uint8)
+    first = index.search(q, 5)
+    grouped = index._grouped
+    second = index.search(q, 5)
+    assert index._grouped is grouped  # the same tensor: nothing regrouped or copied
+    np.testing.assert_array_equal(first[1], second[1])
+    index.add(rng.integers(0, 256, size=(3, 8), dtype=np.uint8))
+    assert index._grouped is None  # prepared again on the next search
+    distances, ids = index.search(q, 1003)
+    ref_d, ref_i = hamming.stock_hamming_topk(q, index.codes, 1003)
+    np.testing.assert_array_equal(ids, ref_i.numpy())

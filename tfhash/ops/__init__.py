@@ -1,7 +1,10 @@
 """The packed-Hamming custom op: built on first use (or by `python -m tfhash.ops.build`),
 loaded, and used by `tfhash.retrieval`; stock TensorFlow ops otherwise.
 
-`TFHASH_DISABLE_CUSTOM_OPS=1` forces the stock path. `backend()` says which one runs.
+`TFHASH_DISABLE_CUSTOM_OPS=1` forces the stock path. The CPU kernels pick their
+instruction set at run time (AVX-512 VPOPCNTDQ, AVX2 or portable C++);
+`TFHASH_CPU_ISA=avx512|avx2|scalar` forces one (read at every call). `backend()`
+says which implementation and path run now.
 """
 
 import os
@@ -38,8 +41,8 @@ def load():
                 tf.no_gradient(name)
             _STATE["module"] = module
             info = build.build_info(library)
-            _STATE["backend"] = f"custom CPU op ({info['popcount']})" + (
-                " + CUDA kernels" if info.get("cuda") else "")
+            _STATE["cuda"] = bool(info.get("cuda"))
+            _STATE["backend"] = _describe(module)
         except (build.BuildError, OSError, tf.errors.NotFoundError, ValueError) as e:
             _STATE["backend"] = "stock TF (custom op unavailable)"
             logging.warning("tfhash custom Hamming op unavailable, using stock TF ops: %s",
@@ -48,7 +51,13 @@ def load():
         return _STATE["module"]
 
 
+def _describe(module):
+    isa = module.packed_hamming_cpu_isa().numpy().decode()
+    return f"custom CPU op ({isa})" + (" + CUDA kernels" if _STATE.get("cuda") else "")
+
+
 def backend():
-    """Which implementation `tfhash.retrieval` uses: custom CPU op or stock TF."""
-    load()
-    return _STATE["backend"]
+    """Which implementation `tfhash.retrieval` uses: custom CPU op (and the instruction
+    set its CPU kernels use now) or stock TF."""
+    module = load()
+    return _describe(module) if module is not None else _STATE["backend"]

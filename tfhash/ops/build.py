@@ -3,12 +3,15 @@
   python -m tfhash.ops.build [--force]
 
 Compile and link flags come from `tf.sysconfig` (C++ standard, ABI, include and
-library paths); `-march=native` picks the widest popcount of the machine it is built
-on (AVX-512 VPOPCNTDQ, else POPCNT). The library is cached under
-`$TFHASH_CACHE_DIR` (default `~/.cache/tfhash/ops`) in a folder named by the
-TensorFlow version, a hash of the sources and flags, and a hash of the CPU's
-feature flags; concurrent builds take a file lock, and the library appears under
-its final name only once complete (written to a temporary name, then renamed).
+library paths). No `-march=native`: the CPU kernels are compiled three times, for
+AVX-512 VPOPCNTDQ, AVX2 and portable C++ (each file with its own instruction-set
+flags), and the op picks one at run time from the CPU it runs on, so a library
+built on one machine (a wheel, a ModelServer image) runs well on another. The
+library is cached under `$TFHASH_CACHE_DIR` (default `~/.cache/tfhash/ops`) in a
+folder named by the TensorFlow version and a hash of the sources and flags; the
+sources compile in parallel, concurrent builds take a file lock, and the library
+appears under its final name only once complete (written to a temporary name, then
+renamed).
 """
 
 import argparse
@@ -16,7 +19,6 @@ import fcntl
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -25,15 +27,21 @@ import tempfile
 from tfhash import atomic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = (
-    "cc/ops/hamming_ops.cc",
-    "cc/kernels/hamming_kernels.cc",
-    "cc/kernels/hamming_cpu.cc",
-)
-HEADERS = ("cc/kernels/hamming_kernels.h",)
+# source -> its instruction-set flags (the others are compiled for any x86-64)
+SOURCES = {
+    "cc/ops/hamming_ops.cc": (),
+    "cc/kernels/hamming_kernels.cc": (),
+    "cc/kernels/hamming_cpu.cc": (),
+    "cc/kernels/hamming_cpu_scalar.cc": (),
+    "cc/kernels/hamming_cpu_avx2.cc": ("-mavx2",),
+    "cc/kernels/hamming_cpu_avx512.cc": ("-mavx512f", "-mavx512vpopcntdq"),
+}
+HEADERS = ("cc/kernels/hamming_kernels.h", "cc/kernels/hamming_cpu_isa.h",
+           "cc/kernels/hamming_cpu_impl.h")
 CUDA_SOURCE = "cc/kernels/hamming_gpu.cu.cc"
 LIBRARY = "_hamming_ops.so"
-OPTIMISE = ("-O3", "-march=native", "-fPIC", "-shared")
+OPTIMISE = ("-O3", "-fPIC")
+ISA_PATHS = ("avx512-vpopcntdq", "avx2", "scalar")
 
 
 class BuildError(RuntimeError):
@@ -44,17 +52,6 @@ def cache_root():
     root = os.environ.get("TFHASH_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tfhash", "ops")
     return root
-
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _tf_flags():
@@ -76,15 +73,15 @@ def want_cuda():
 
 
 def build_dir(cuda=False):
-    """The cache folder of the library matching this TF, these sources and this CPU."""
+    """The cache folder of the library matching this TF and these sources and flags."""
     version, cflags, lflags = _tf_flags()
     digest = hashlib.sha256(b"cuda" if cuda else b"cpu")
-    for name in SOURCES + HEADERS + ((CUDA_SOURCE,) if cuda else ()):
+    for name in tuple(SOURCES) + HEADERS + ((CUDA_SOURCE,) if cuda else ()):
         with open(os.path.join(HERE, name), "rb") as f:
             digest.update(f.read())
-    digest.update(" ".join(cflags + lflags + list(OPTIMISE)).encode())
-    cpu = hashlib.sha256(_cpu_flags().encode()).hexdigest()[:10]
-    return os.path.join(cache_root(), f"tf{version}-{digest.hexdigest()[:12]}-cpu{cpu}")
+    digest.update(" ".join(cflags + lflags + list(OPTIMISE) + [
+        " ".join(flags) for flags in SOURCES.values()]).encode())
+    return os.path.join(cache_root(), f"tf{version}-{digest.hexdigest()[:12]}")
 
 
 def _compiler():
@@ -92,15 +89,6 @@ def _compiler():
     if not compiler:
         raise BuildError("no C++ compiler found (install g++ or set CXX)")
     return compiler
-
-
-def _popcount_path(compiler):
-    """What -march=native enables here, read from the compiler's predefined macros."""
-    macros = subprocess.run([compiler, "-march=native", "-dM", "-E", "-x", "c++", os.devnull],
-                            capture_output=True, text=True, timeout=60).stdout
-    if "__AVX512VPOPCNTDQ__" in macros and "__AVX512F__" in macros:
-        return "avx512-vpopcntdq"
-    return "popcnt" if "__POPCNT__" in macros else "portable"
 
 
 def _cuda_home():
@@ -134,6 +122,38 @@ def _compile_cuda(folder, verbose):
     return obj, [f"-L{lib}", f"-Wl,-rpath,{lib}", "-lcudart"]
 
 
+def _compile_sources(compiler, cflags, defines, folder, verbose):
+    """Every source to an object file, in parallel, each with its own instruction-set
+    flags; returns the object paths (removed again if any compile fails)."""
+    include = f"-I{os.path.join(HERE, 'cc', 'kernels')}"
+    jobs = []
+    for source, isa_flags in SOURCES.items():
+        fd, obj = tempfile.mkstemp(prefix=".obj-", suffix=".o", dir=folder)
+        os.close(fd)
+        command = [compiler, *OPTIMISE, *isa_flags, *cflags, *defines, include, "-c",
+                   os.path.join(HERE, source), "-o", obj]
+        if verbose:
+            print(" ".join(command), flush=True)
+        jobs.append((source, obj, subprocess.Popen(command, stdout=subprocess.PIPE,
+                                                   stderr=subprocess.PIPE, text=True)))
+    failures = []
+    for source, obj, process in jobs:
+        try:
+            _, stderr = process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            failures.append(f"{source}: took longer than 900 s")
+            continue
+        if process.returncode != 0:
+            failures.append(f"{source}:\n{stderr[-3000:]}")
+    objects = [obj for _, obj, _ in jobs]
+    if failures:
+        for obj in objects:
+            os.unlink(obj)
+        raise BuildError("compiling the op failed:\n" + "\n".join(failures))
+    return objects
+
+
 def build(force=False, verbose=False, cuda=None):
     """Builds (or finds in the cache) the op library; returns its path.
 
@@ -153,29 +173,30 @@ def build(force=False, verbose=False, cuda=None):
         version, cflags, lflags = _tf_flags()
         fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
         os.close(fd)
-        extra, objects = [], []
-        if cuda:
-            obj, link = _compile_cuda(folder, verbose)
-            defines, extra, objects = ["-DGOOGLE_CUDA=1"], link, [obj]
-        else:
-            defines = []
-        command = [compiler, *OPTIMISE, *cflags, *defines, f"-I{os.path.join(HERE, 'cc', 'kernels')}",
-                   *[os.path.join(HERE, s) for s in SOURCES], *objects, "-o", tmp, *lflags, *extra]
-        if verbose:
-            print(" ".join(command), flush=True)
+        extra, objects, defines = [], [], []
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        except subprocess.TimeoutExpired as e:
+            if cuda:
+                obj, link = _compile_cuda(folder, verbose)
+                defines, extra, objects = ["-DGOOGLE_CUDA=1"], link, [obj]
+            objects += _compile_sources(compiler, cflags, defines, folder, verbose)
+            command = [compiler, "-shared", *OPTIMISE, *objects, "-o", tmp, *lflags, *extra]
+            if verbose:
+                print(" ".join(command), flush=True)
+            try:
+                result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            except subprocess.TimeoutExpired as e:
+                raise BuildError(f"linking the op took longer than {e.timeout}s") from e
+            if result.returncode != 0:
+                raise BuildError(f"linking the op failed:\n{result.stderr[-4000:]}")
+        except BaseException:
             os.unlink(tmp)
-            raise BuildError(f"compiling the op took longer than {e.timeout}s") from e
+            raise
         finally:
             for obj in objects:
-                os.unlink(obj)
-        if result.returncode != 0:
-            os.unlink(tmp)
-            raise BuildError(f"compiling the op failed:\n{result.stderr[-4000:]}")
+                if os.path.exists(obj):
+                    os.unlink(obj)
         info = {"tensorflow": version, "compiler": compiler, "command": command,
-                "popcount": _popcount_path(compiler), "cuda": bool(cuda)}
+                "isa_paths": list(ISA_PATHS), "cuda": bool(cuda)}
         atomic.write_json(os.path.join(folder, "build.json"), info, indent=1)
         os.replace(tmp, library)
     return library
@@ -196,7 +217,8 @@ def main(argv=None):
         print(f"tfhash.ops.build: {e}", file=sys.stderr)
         return 1
     info = build_info(library)
-    print(f"built {library} (TensorFlow {info['tensorflow']}, popcount: {info['popcount']}, "
+    print(f"built {library} (TensorFlow {info['tensorflow']}, CPU paths: "
+          f"{', '.join(info['isa_paths'])}, "
           f"CUDA kernels: {'yes' if info.get('cuda') else 'no'})")
     return 0
 

@@ -6,9 +6,11 @@ both give identical results. The stock path works in blocks so that no
 intermediate grows past `_BLOCK_BYTES`, whatever the number of queries and codes.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from tfhash import ops
+from tfhash.retrieval import codes as codes_lib
 
 # Upper bound on the bytes of one (query block x database block) intermediate.
 _BLOCK_BYTES = 64 * 1024 * 1024
@@ -140,6 +142,39 @@ def stock_hamming_topk(queries, database, k):
         return out_d[0], out_i[0]
     return tf.concat(out_d, axis=0), tf.concat(out_i, axis=0)
 
+
+
+LANES = 8  # codes per group of the custom op's database layout
+
+
+def group_database(packed):
+    """Packed codes uint8 `[n, nbytes]` in the custom op's layout: uint64
+    `[ceil(n / 8), ceil(nbytes / 8), 8]`, word-major groups of 8 codes (a code's last
+    word and the codes past n zero). `HammingIndex` prepares its database this way
+    once, so a search does not regroup it."""
+    packed = codes_lib.as_packed_numpy(packed, "database")
+    n, nbytes = packed.shape
+    words, groups = (nbytes + 7) // 8, (n + LANES - 1) // LANES
+    padded = np.zeros((groups * LANES, words * 8), np.uint8)
+    padded[:n, :nbytes] = packed
+    as_words = padded.view("<u8")  # (groups * 8, words), little-endian like the kernel
+    return np.ascontiguousarray(as_words.reshape(groups, LANES, words).transpose(0, 2, 1))
+
+
+def hamming_topk_grouped(queries, grouped, num_database, k):
+    """`hamming_topk` against a database already in the custom op's layout
+    (`group_database`; a tf.Tensor, so repeated searches do not copy it). Needs the
+    custom op (`tfhash.ops.load()`)."""
+    queries = tf.convert_to_tensor(queries)
+    if queries.dtype != tf.uint8 or queries.shape.rank != 2:
+        raise ValueError(f"queries must be packed uint8 codes of shape [n, nbytes], got "
+                         f"{queries.dtype.name} of shape {queries.shape}")
+    _check_k(k, num_database)
+    module = ops.load()
+    if module is None:
+        raise ValueError("the custom op is not available (tfhash.ops.backend() says why)")
+    return module.packed_hamming_top_k_grouped(queries, grouped, tf.constant(num_database, tf.int64),
+                                               tf.constant(k, tf.int32))
 
 
 def hamming_distance(queries, database):

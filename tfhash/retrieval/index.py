@@ -4,8 +4,9 @@ import io
 import zipfile
 
 import numpy as np
+import tensorflow as tf
 
-from tfhash import atomic
+from tfhash import atomic, ops
 from tfhash.retrieval import codes as codes_lib
 from tfhash.retrieval import hamming
 
@@ -16,7 +17,9 @@ class HammingIndex:
     """An exact (brute-force) Hamming index over packed uint8 codes.
 
     Search runs on the custom op when it is built, else on stock TF ops, with the
-    same results; ties are broken by insertion order.
+    same results; ties are broken by insertion order. With the custom op the
+    database is put into the kernel's layout once (on the first search after an
+    `add`) and kept, so searching one query at a time does not copy it.
 
     Args:
       bits: code length; codes are stored as ceil(bits / 8) bytes.
@@ -27,6 +30,7 @@ class HammingIndex:
         self.num_bytes = codes_lib.num_bytes(bits)
         self._codes = np.zeros((0, self.num_bytes), np.uint8)
         self._ids = np.zeros((0,), np.int64)
+        self._grouped = None  # the database in the custom op's layout (a tf.Tensor)
 
     def __len__(self):
         return self._codes.shape[0]
@@ -51,6 +55,7 @@ class HammingIndex:
             raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
         self._codes = np.concatenate([self._codes, packed])
         self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
+        self._grouped = None
 
     def _queries(self, queries):
         queries = codes_lib.as_packed_numpy(queries, "queries")
@@ -66,7 +71,13 @@ class HammingIndex:
         queries = self._queries(queries)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        distances, positions = hamming.hamming_topk(queries, self._codes, int(min(k, len(self))))
+        k = int(min(k, len(self)))
+        if ops.load() is not None:
+            if self._grouped is None:
+                self._grouped = tf.constant(hamming.group_database(self._codes))
+            distances, positions = hamming.hamming_topk_grouped(queries, self._grouped, len(self), k)
+        else:
+            distances, positions = hamming.hamming_topk(queries, self._codes, k)
         return distances.numpy(), self._ids[positions.numpy()]
 
     def range_search(self, queries, radius):

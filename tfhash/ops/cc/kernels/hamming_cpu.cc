@@ -1,29 +1,82 @@
 // CPU packed-Hamming kernels: 64-bit words (a code's last word zero padded), the
-// database regrouped word-major in groups of 8 codes so that one AVX-512
-// VPOPCNTDQ instruction scores 8 codes, query blocks x database chunks sized for
-// cache, and a top-k that buckets candidates by their (small integer) distance.
-// No TensorFlow dependency: the TF kernels and tests share it.
+// database regrouped word-major in groups of 8 codes, query blocks x database chunks
+// sized for cache, and a top-k that buckets candidates by their (small integer)
+// distance. The instruction set is chosen at run time (AVX-512 VPOPCNTDQ, AVX2,
+// portable; `TFHASH_CPU_ISA` forces one), so one build runs well on any x86-64 CPU.
+// With few queries the database is split into shards whose top-k lists are merged,
+// so one query uses every thread. No TensorFlow dependency.
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
-#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
-#include <immintrin.h>
-#define TFHASH_AVX512_POPCNT 1
-#endif
-
+#include "hamming_cpu_isa.h"
 #include "hamming_kernels.h"
 
 namespace tfhash {
 namespace cpu {
 namespace {
 
-constexpr int64_t kLanes = 8;           // codes per word-major group
-constexpr int64_t kChunkGroups = 256;   // 2,048 codes per database chunk
-constexpr int64_t kQueryBlock = 16;     // queries sharing one chunk while it is in cache
+enum class Isa { kScalar, kAvx2, kAvx512 };
 
-// One word of a packed code, zero padded past num_bytes.
+bool Supported(Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2");
+    case Isa::kScalar:
+      return true;
+  }
+  return false;
+#else
+  return isa == Isa::kScalar;
+#endif
+}
+
+const char* Name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return "avx512-vpopcntdq";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kScalar:
+      return "scalar";
+  }
+  return "scalar";
+}
+
+// The best path of this CPU, unless TFHASH_CPU_ISA names a supported one; `note`
+// says when a forced path is not supported here.
+Isa Chosen(std::string* note = nullptr) {
+  const Isa best = Supported(Isa::kAvx512) ? Isa::kAvx512
+                   : Supported(Isa::kAvx2) ? Isa::kAvx2 : Isa::kScalar;
+  const char* forced = std::getenv("TFHASH_CPU_ISA");
+  if (forced == nullptr || *forced == '\0') return best;
+  const std::string name(forced);
+  Isa wanted = best;
+  if (name == "avx512") {
+    wanted = Isa::kAvx512;
+  } else if (name == "avx2") {
+    wanted = Isa::kAvx2;
+  } else if (name == "scalar") {
+    wanted = Isa::kScalar;
+  } else {
+    if (note) *note = " (TFHASH_CPU_ISA=" + name + " is not one of avx512, avx2, scalar)";
+    return best;
+  }
+  if (!Supported(wanted)) {
+    if (note) *note = " (TFHASH_CPU_ISA=" + name + ": not supported by this CPU)";
+    return best;
+  }
+  if (note) *note = " (TFHASH_CPU_ISA)";
+  return wanted;
+}
+
 inline uint64_t Word(const uint8_t* code, int64_t w, int64_t num_bytes) {
   uint64_t word = 0;
   const int64_t start = w * 8;
@@ -31,25 +84,27 @@ inline uint64_t Word(const uint8_t* code, int64_t w, int64_t num_bytes) {
   return word;
 }
 
-struct Prepared {
-  int64_t words = 0;
-  int64_t groups = 0;
-  std::vector<uint64_t> database;  // [groups][words][kLanes]
-  std::vector<uint64_t> queries;   // [num_queries][words]
-};
+std::vector<uint64_t> QueryWords(const uint8_t* queries, int64_t num_queries, int64_t num_bytes) {
+  const int64_t words = (num_bytes + 7) / 8;
+  std::vector<uint64_t> out(static_cast<size_t>(num_queries * words));
+  for (int64_t q = 0; q < num_queries; ++q) {
+    for (int64_t w = 0; w < words; ++w) out[q * words + w] = Word(queries + q * num_bytes, w, num_bytes);
+  }
+  return out;
+}
 
-struct PrepareCtx {
+struct GroupCtx {
   const CodesView* codes;
-  Prepared* out;
+  uint64_t* out;
+  int64_t words;
 };
 
-void PrepareGroups(void* raw, int64_t begin, int64_t end) {
-  auto* ctx = static_cast<PrepareCtx*>(raw);
+void GroupRange(void* raw, int64_t begin, int64_t end) {
+  const auto* ctx = static_cast<GroupCtx*>(raw);
   const CodesView& c = *ctx->codes;
-  Prepared& p = *ctx->out;
   for (int64_t g = begin; g < end; ++g) {
-    for (int64_t w = 0; w < p.words; ++w) {
-      uint64_t* dst = &p.database[(g * p.words + w) * kLanes];
+    for (int64_t w = 0; w < ctx->words; ++w) {
+      uint64_t* dst = ctx->out + (g * ctx->words + w) * kLanes;
       for (int64_t lane = 0; lane < kLanes; ++lane) {
         const int64_t i = g * kLanes + lane;
         dst[lane] = i < c.num_database ? Word(c.database + i * c.num_bytes, w, c.num_bytes) : 0;
@@ -58,209 +113,109 @@ void PrepareGroups(void* raw, int64_t begin, int64_t end) {
   }
 }
 
-Prepared Prepare(const CodesView& c, void* pool, ParallelFor parallel_for) {
-  Prepared p;
-  p.words = (c.num_bytes + 7) / 8;
-  p.groups = (c.num_database + kLanes - 1) / kLanes;
-  p.database.resize(static_cast<size_t>(p.groups * p.words * kLanes));
-  p.queries.resize(static_cast<size_t>(c.num_queries * p.words));
-  for (int64_t q = 0; q < c.num_queries; ++q) {
-    for (int64_t w = 0; w < p.words; ++w) {
-      p.queries[q * p.words + w] = Word(c.queries + q * c.num_bytes, w, c.num_bytes);
-    }
-  }
-  PrepareCtx ctx{&c, &p};
-  parallel_for(pool, p.groups, 40 * p.words, PrepareGroups, &ctx);
-  return p;
-}
-
-#ifdef TFHASH_AVX512_POPCNT
-// Distances from one query to the 8 codes of one group, as 8 x int64 lanes.
-inline __m512i GroupDistancesVector(const uint64_t* group, const uint64_t* query, int64_t words) {
-  __m512i acc = _mm512_setzero_si512();
-  for (int64_t w = 0; w < words; ++w) {
-    const __m512i x = _mm512_xor_si512(_mm512_loadu_si512(group + w * kLanes),
-                                       _mm512_set1_epi64(static_cast<long long>(query[w])));
-    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
-  }
-  return acc;
-}
-#endif
-
-// Distances from one query to the 8 codes of one group.
-inline void GroupDistances(const uint64_t* group, const uint64_t* query, int64_t words,
-                           int32_t out[kLanes]) {
-#ifdef TFHASH_AVX512_POPCNT
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                      _mm512_cvtepi64_epi32(GroupDistancesVector(group, query, words)));
-#else
-  for (int64_t lane = 0; lane < kLanes; ++lane) out[lane] = 0;
-  for (int64_t w = 0; w < words; ++w) {
-    for (int64_t lane = 0; lane < kLanes; ++lane) {
-      out[lane] += __builtin_popcountll(group[w * kLanes + lane] ^ query[w]);
-    }
-  }
-#endif
-}
-
-struct DistanceCtx {
-  const CodesView* codes;
-  const Prepared* prepared;
-  int32_t* distances;
+// The database in the kernel's layout, owned.
+struct OwnedGroups {
+  std::vector<uint64_t> words;
+  Grouped view;
 };
 
-void DistanceBlocks(void* raw, int64_t begin, int64_t end) {
-  auto* ctx = static_cast<DistanceCtx*>(raw);
-  const CodesView& c = *ctx->codes;
-  const Prepared& p = *ctx->prepared;
-  int32_t lanes[kLanes];
-  const int64_t q_end = std::min(end * kQueryBlock, c.num_queries);
-  for (int64_t chunk = 0; chunk < p.groups; chunk += kChunkGroups) {
-    const int64_t chunk_end = std::min(chunk + kChunkGroups, p.groups);
-    for (int64_t q = begin * kQueryBlock; q < q_end; ++q) {
-      const uint64_t* query = &p.queries[q * p.words];
-      int32_t* row = ctx->distances + q * c.num_database;
-      for (int64_t g = chunk; g < chunk_end; ++g) {
-        GroupDistances(&p.database[g * p.words * kLanes], query, p.words, lanes);
-        const int64_t base = g * kLanes;
-        const int64_t valid = std::min<int64_t>(kLanes, c.num_database - base);
-        std::memcpy(row + base, lanes, static_cast<size_t>(valid) * sizeof(int32_t));
-      }
-    }
-  }
+OwnedGroups Group(const CodesView& c, void* pool, ParallelFor parallel_for) {
+  OwnedGroups g;
+  const int64_t words = (c.num_bytes + 7) / 8;
+  const int64_t groups = (c.num_database + kLanes - 1) / kLanes;
+  g.words.resize(static_cast<size_t>(groups * words * kLanes));
+  GroupCtx ctx{&c, g.words.data(), words};
+  parallel_for(pool, groups, 40 * words, GroupRange, &ctx);
+  g.view = Grouped{g.words.data(), groups, words, c.num_database};
+  return g;
 }
 
-// Keeps the k smallest (distance, index) pairs of a stream seen in index order.
-// Candidates are bucketed by distance; `threshold_` only falls, once k candidates
-// are strictly closer, so most of the database is rejected by one comparison.
-class Selector {
- public:
-  Selector(int64_t k, int max_distance)
-      : k_(k), threshold_(max_distance), buckets_(static_cast<size_t>(max_distance) + 1) {}
-
-  inline void Add(int distance, int64_t index) {
-    if (distance > threshold_) return;
-    std::vector<int64_t>& bucket = buckets_[distance];
-    if (distance == threshold_) {
-      // equal distances: the earlier (lower) indices win, later ones are not needed
-      if (below_ + static_cast<int64_t>(bucket.size()) < k_) bucket.push_back(index);
-      return;
-    }
-    bucket.push_back(index);
-    ++below_;
-    while (below_ >= k_) {
-      buckets_[threshold_].clear();
-      --threshold_;
-      below_ -= static_cast<int64_t>(buckets_[threshold_].size());
-    }
-  }
-
-  int threshold() const { return threshold_; }
-
-  void Emit(int32_t* distances, int64_t* indices) const {
-    int64_t out = 0;
-    for (int d = 0; d <= threshold_ && out < k_; ++d) {
-      for (const int64_t index : buckets_[d]) {
-        if (out == k_) break;
-        distances[out] = d;
-        indices[out] = index;
-        ++out;
-      }
-    }
-  }
-
- private:
-  const int64_t k_;
-  int threshold_;
-  int64_t below_ = 0;  // candidates strictly below threshold_
-  std::vector<std::vector<int64_t>> buckets_;
+template <typename Job>
+struct UnitsCtx {
+  const Job* job;
+  void (*units)(const Job&, int64_t, int64_t);
 };
 
-struct TopKCtx {
-  const CodesView* codes;
-  const Prepared* prepared;
-  int64_t k;
-  int32_t* distances;
-  int64_t* indices;
-};
-
-void TopKBlocks(void* raw, int64_t begin, int64_t end) {
-  auto* ctx = static_cast<TopKCtx*>(raw);
-  const CodesView& c = *ctx->codes;
-  const Prepared& p = *ctx->prepared;
-  const int max_distance = static_cast<int>(8 * p.words * 8);
-  [[maybe_unused]] int32_t lanes[kLanes];
-  for (int64_t block = begin; block < end; ++block) {
-    const int64_t q_begin = block * kQueryBlock;
-    const int64_t q_end = std::min(q_begin + kQueryBlock, c.num_queries);
-    std::vector<Selector> selectors;
-    selectors.reserve(static_cast<size_t>(q_end - q_begin));
-    for (int64_t q = q_begin; q < q_end; ++q) selectors.emplace_back(ctx->k, max_distance);
-    for (int64_t chunk = 0; chunk < p.groups; chunk += kChunkGroups) {
-      const int64_t chunk_end = std::min(chunk + kChunkGroups, p.groups);
-      for (int64_t q = q_begin; q < q_end; ++q) {
-        const uint64_t* query = &p.queries[q * p.words];
-        Selector& selector = selectors[static_cast<size_t>(q - q_begin)];
-        for (int64_t g = chunk; g < chunk_end; ++g) {
-          const int64_t base = g * kLanes;
-          const int64_t valid = std::min<int64_t>(kLanes, c.num_database - base);
-#ifdef TFHASH_AVX512_POPCNT
-          // Most groups have no code at or below the threshold once it has settled:
-          // one compare rejects all 8, and only surviving lanes reach the selector.
-          const __m512i d = GroupDistancesVector(&p.database[g * p.words * kLanes], query, p.words);
-          unsigned mask = _mm512_cmple_epi64_mask(d, _mm512_set1_epi64(selector.threshold()));
-          if (valid < kLanes) mask &= (1u << valid) - 1u;
-          if (mask == 0) continue;
-          alignas(64) int64_t values[kLanes];
-          _mm512_store_si512(values, d);
-          while (mask) {
-            const int lane = __builtin_ctz(mask);
-            mask &= mask - 1;
-            selector.Add(static_cast<int>(values[lane]), base + lane);
-          }
-#else
-          GroupDistances(&p.database[g * p.words * kLanes], query, p.words, lanes);
-          for (int64_t lane = 0; lane < valid; ++lane) selector.Add(lanes[lane], base + lane);
-#endif
-        }
-      }
-    }
-    for (int64_t q = q_begin; q < q_end; ++q) {
-      selectors[static_cast<size_t>(q - q_begin)].Emit(ctx->distances + q * ctx->k,
-                                                       ctx->indices + q * ctx->k);
-    }
-  }
+template <typename Job>
+void RunUnits(void* raw, int64_t begin, int64_t end) {
+  const auto* ctx = static_cast<UnitsCtx<Job>*>(raw);
+  ctx->units(*ctx->job, begin, end);
 }
 
 }  // namespace
 
+std::string CpuIsa() {
+  std::string note;
+  const Isa isa = Chosen(&note);
+  return Name(isa) + note;
+}
+
 void Distance(const CodesView& codes, int32_t* distances, void* pool, ParallelFor parallel_for) {
   if (codes.num_queries == 0 || codes.num_database == 0) return;
-  const Prepared prepared = Prepare(codes, pool, parallel_for);
-  DistanceCtx ctx{&codes, &prepared, distances};
+  const OwnedGroups groups = Group(codes, pool, parallel_for);
+  const std::vector<uint64_t> queries = QueryWords(codes.queries, codes.num_queries, codes.num_bytes);
+  const DistanceJob job{groups.view, queries.data(), codes.num_queries, distances};
+  const Isa isa = Chosen();
+  UnitsCtx<DistanceJob> ctx{&job, isa == Isa::kAvx512 ? DistanceUnitsAvx512
+                                  : isa == Isa::kAvx2 ? DistanceUnitsAvx2 : DistanceUnitsScalar};
   const int64_t blocks = (codes.num_queries + kQueryBlock - 1) / kQueryBlock;
-  parallel_for(pool, blocks, kQueryBlock * codes.num_database * (2 + prepared.words),
-               DistanceBlocks, &ctx);
+  parallel_for(pool, blocks, kQueryBlock * codes.num_database * (2 + groups.view.words_per_code),
+               RunUnits<DistanceJob>, &ctx);
 }
 
-void TopK(const CodesView& codes, int64_t k, int32_t* distances, int64_t* indices, void* pool,
-          ParallelFor parallel_for) {
+void TopKGrouped(const Grouped& db, const uint8_t* queries, int64_t num_queries, int64_t num_bytes,
+                 int64_t k, int32_t* distances, int64_t* indices, int num_threads, void* pool,
+                 ParallelFor parallel_for) {
+  if (num_queries == 0) return;
+  const std::vector<uint64_t> query_words = QueryWords(queries, num_queries, num_bytes);
+  const int64_t blocks = (num_queries + kQueryBlock - 1) / kQueryBlock;
+  // Enough units for every thread: with few query blocks, split the database too.
+  const int64_t wanted = std::max<int64_t>(1, (4 * std::max(1, num_threads) + blocks - 1) / blocks);
+  const int64_t shards_max = std::max<int64_t>(1, db.groups / 64);  // >= 512 codes a shard
+  const int64_t shard_groups = (db.groups + std::min(wanted, shards_max) - 1) /
+                               std::min(wanted, shards_max);
+  const int64_t shards = (db.groups + shard_groups - 1) / shard_groups;
+  std::vector<int32_t> shard_distances;
+  std::vector<int64_t> shard_indices;
+  std::vector<int64_t> counts(static_cast<size_t>(num_queries * shards));
+  if (shards > 1) {
+    shard_distances.resize(static_cast<size_t>(num_queries * shards * k));
+    shard_indices.resize(shard_distances.size());
+  }
+  const TopKJob job{db, query_words.data(), num_queries, k, shards, shard_groups,
+                    shards > 1 ? shard_distances.data() : distances,
+                    shards > 1 ? shard_indices.data() : indices, counts.data()};
+  const Isa isa = Chosen();
+  UnitsCtx<TopKJob> ctx{&job, isa == Isa::kAvx512 ? TopKUnitsAvx512
+                              : isa == Isa::kAvx2 ? TopKUnitsAvx2 : TopKUnitsScalar};
+  const int64_t per_unit = std::min<int64_t>(kQueryBlock, num_queries) * shard_groups * kLanes;
+  parallel_for(pool, blocks * shards, per_unit * (3 + db.words_per_code), RunUnits<TopKJob>, &ctx);
+  if (shards == 1) return;
+  // Shards cover increasing index ranges and list their candidates nearest first
+  // with ties by lower index: a stable merge by distance keeps that order.
+  std::vector<std::pair<int32_t, int64_t>> merged;
+  for (int64_t q = 0; q < num_queries; ++q) {
+    merged.clear();
+    for (int64_t s = 0; s < shards; ++s) {
+      const int64_t slot = q * shards + s;
+      for (int64_t i = 0; i < counts[slot]; ++i) {
+        merged.emplace_back(shard_distances[slot * k + i], shard_indices[slot * k + i]);
+      }
+    }
+    std::partial_sort(merged.begin(), merged.begin() + k, merged.end());
+    for (int64_t i = 0; i < k; ++i) {
+      distances[q * k + i] = merged[i].first;
+      indices[q * k + i] = merged[i].second;
+    }
+  }
+}
+
+void TopK(const CodesView& codes, int64_t k, int32_t* distances, int64_t* indices, int num_threads,
+          void* pool, ParallelFor parallel_for) {
   if (codes.num_queries == 0) return;
-  const Prepared prepared = Prepare(codes, pool, parallel_for);
-  TopKCtx ctx{&codes, &prepared, k, distances, indices};
-  const int64_t blocks = (codes.num_queries + kQueryBlock - 1) / kQueryBlock;
-  parallel_for(pool, blocks, kQueryBlock * codes.num_database * (3 + prepared.words),
-               TopKBlocks, &ctx);
-}
-
-const char* PopcountPath() {
-#ifdef TFHASH_AVX512_POPCNT
-  return "avx512-vpopcntdq";
-#elif defined(__POPCNT__)
-  return "popcnt";
-#else
-  return "portable";
-#endif
+  const OwnedGroups groups = Group(codes, pool, parallel_for);
+  TopKGrouped(groups.view, codes.queries, codes.num_queries, codes.num_bytes, k, distances, indices,
+              num_threads, pool, parallel_for);
 }
 
 }  // namespace cpu

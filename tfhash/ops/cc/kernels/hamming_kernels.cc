@@ -121,10 +121,74 @@ class PackedHammingTopKOp : public OpKernel {
     Tensor* distances = nullptr;
     Tensor* indices = nullptr;
     OP_REQUIRES_OK(context, ReadTopK(context, &view, &k, &distances, &indices));
+    const auto* workers = context->device()->tensorflow_cpu_worker_threads();
     cpu::TopK(view, k, distances->flat<int32_t>().data(), indices->flat<int64_t>().data(),
-              const_cast<DeviceBase::CpuWorkerThreads*>(
-                  context->device()->tensorflow_cpu_worker_threads()),
+              workers->num_threads, const_cast<DeviceBase::CpuWorkerThreads*>(workers),
               TfParallelFor);
+  }
+};
+
+// PackedHammingTopKGrouped: the database in the kernel's layout, uint64
+// [groups, words, 8], made once by the index (tfhash.retrieval.HammingIndex).
+class PackedHammingTopKGroupedOp : public OpKernel {
+ public:
+  explicit PackedHammingTopKGroupedOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    const Tensor& queries = context->input(0);
+    const Tensor& grouped = context->input(1);
+    const Tensor& count = context->input(2);
+    const Tensor& k_tensor = context->input(3);
+    OP_REQUIRES(context, TensorShapeUtils::IsMatrix(queries.shape()),
+                errors::InvalidArgument("queries must be packed uint8 codes [q, nbytes], got shape ",
+                                        queries.shape().DebugString()));
+    OP_REQUIRES(context, grouped.dims() == 3 && grouped.dim_size(2) == cpu::kLanes,
+                errors::InvalidArgument("grouped database must be uint64 [groups, words, 8], got "
+                                        "shape ", grouped.shape().DebugString()));
+    OP_REQUIRES(context, TensorShapeUtils::IsScalar(count.shape()) &&
+                             TensorShapeUtils::IsScalar(k_tensor.shape()),
+                errors::InvalidArgument("num_database and k must be scalars"));
+    const int64_t num_bytes = queries.dim_size(1);
+    const int64_t words = (num_bytes + 7) / 8;
+    const int64_t n = count.scalar<int64_t>()();
+    const int64_t k = k_tensor.scalar<int32_t>()();
+    OP_REQUIRES(context, num_bytes > 0,
+                errors::InvalidArgument("codes must have at least one byte, got 0 bytes per code"));
+    OP_REQUIRES(context, grouped.dim_size(1) == words,
+                errors::InvalidArgument("the grouped database has ", grouped.dim_size(1),
+                                        " words per code, queries of ", num_bytes, " bytes need ",
+                                        words));
+    OP_REQUIRES(context, n > (grouped.dim_size(0) - 1) * cpu::kLanes &&
+                             n <= grouped.dim_size(0) * cpu::kLanes,
+                errors::InvalidArgument("num_database ", n, " does not fit ", grouped.dim_size(0),
+                                        " groups of ", cpu::kLanes));
+    OP_REQUIRES(context, k > 0, errors::InvalidArgument("k must be positive, got ", k));
+    OP_REQUIRES(context, k <= n,
+                errors::InvalidArgument("k must be at most the database size ", n, ", got ", k));
+    Tensor* distances = nullptr;
+    Tensor* indices = nullptr;
+    const int64_t q = queries.dim_size(0);
+    OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({q, k}), &distances));
+    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({q, k}), &indices));
+    const cpu::Grouped db{reinterpret_cast<const uint64_t*>(grouped.flat<uint64_t>().data()),
+                          grouped.dim_size(0), words, n};
+    const auto* workers = context->device()->tensorflow_cpu_worker_threads();
+    cpu::TopKGrouped(db, queries.flat<uint8_t>().data(), q, num_bytes, k,
+                     distances->flat<int32_t>().data(), indices->flat<int64_t>().data(),
+                     workers->num_threads, const_cast<DeviceBase::CpuWorkerThreads*>(workers),
+                     TfParallelFor);
+  }
+};
+
+// PackedHammingCpuIsa: the instruction set the CPU kernels use now.
+class PackedHammingCpuIsaOp : public OpKernel {
+ public:
+  explicit PackedHammingCpuIsaOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({}), &out));
+    out->scalar<::tensorflow::tstring>()() = cpu::CpuIsa();
   }
 };
 
@@ -204,6 +268,10 @@ REGISTER_KERNEL_BUILDER(Name("PackedHammingDistance").Device(::tensorflow::DEVIC
                         PackedHammingDistanceOp);
 REGISTER_KERNEL_BUILDER(Name("PackedHammingTopK").Device(::tensorflow::DEVICE_CPU).HostMemory("k"),
                         PackedHammingTopKOp);
+REGISTER_KERNEL_BUILDER(Name("PackedHammingTopKGrouped").Device(::tensorflow::DEVICE_CPU),
+                        PackedHammingTopKGroupedOp);
+REGISTER_KERNEL_BUILDER(Name("PackedHammingCpuIsa").Device(::tensorflow::DEVICE_CPU),
+                        PackedHammingCpuIsaOp);
 
 }  // namespace
 }  // namespace tfhash

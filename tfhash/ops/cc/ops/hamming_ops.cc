@@ -51,4 +51,35 @@ REGISTER_OP("PackedHammingTopK")
     })
     .Doc("The k nearest database codes of each query, nearest first, ties by lower index.");
 
+REGISTER_OP("PackedHammingTopKGrouped")
+    .Input("queries: uint8")
+    .Input("grouped: uint64")
+    .Input("num_database: int64")
+    .Input("k: int32")
+    .Output("distances: int32")
+    .Output("indices: int64")
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle queries, grouped, scalar;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 2, &queries));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 3, &grouped));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 0, &scalar));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(3), 0, &scalar));
+      DimensionHandle k;
+      TF_RETURN_IF_ERROR(c->MakeDimForScalarInput(3, &k));
+      c->set_output(0, c->Matrix(c->Dim(queries, 0), k));
+      c->set_output(1, c->Matrix(c->Dim(queries, 0), k));
+      return Status();
+    })
+    .Doc("PackedHammingTopK against a database in the kernel's layout, uint64 [groups, words, 8] "
+         "(8 codes a group, word-major), holding num_database codes.");
+
+REGISTER_OP("PackedHammingCpuIsa")
+    .Output("isa: string")
+    .SetIsStateful()  // reads TFHASH_CPU_ISA at every call: never folded into a constant
+    .SetShapeFn([](InferenceContext* c) {
+      c->set_output(0, c->Scalar());
+      return Status();
+    })
+    .Doc("The instruction set of the CPU kernels: avx512-vpopcntdq, avx2 or scalar.");
+
 }  // namespace tfhash

@@ -7,8 +7,8 @@ and chance mAP.
 Not part of CI. Reads the data from ../shared/data (or --archive), extracts it once
 under ~/.cache/tfhash, trains one run per (method, bits, seed) with `tfhash-train`
 and configs/<method>_<dataset>.py, and writes the tables to
-benchmarks/results/<dataset>_table.md and into README.md between its
-`<dataset>-table` markers. Finished runs (report.json with the same epochs) are
+benchmarks/results/<table>_table.md and into docs/results.md between its
+`<table>-table` markers (the table name is the data set's unless --table says). Finished runs (report.json with the same epochs) are
 reused, so the script can be stopped and started again.
 
   python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
@@ -252,9 +252,9 @@ def main():
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of the --seed_bits column")
     parser.add_argument("--seed_bits", type=int, default=32)
     parser.add_argument("--table", default=None,
-                        help="the README markers and results file name (default: --dataset)")
+                        help="the docs/results.md markers and results file name (default: --dataset)")
     parser.add_argument("--no_readme", action="store_true",
-                        help="print the table only (README.md and benchmarks/results untouched)")
+                        help="print the table only (docs/results.md and benchmarks/results untouched)")
     args = parser.parse_args()
     spec = DATASETS[args.dataset]
     archive = args.archive or spec["archive"]
@@ -300,16 +300,16 @@ def main():
         with open(os.path.join(REPO, "benchmarks", "results", f"{table_name}_table.md"), "w") as f:
             f.write(text + "\n")
         start, end = f"<!-- {table_name}-table:start -->", f"<!-- {table_name}-table:end -->"
-        readme = os.path.join(REPO, "README.md")
-        with open(readme) as f:
+        results = os.path.join(REPO, "docs", "results.md")
+        with open(results) as f:
             content = f.read()
         if start in content and end in content:
             head, rest = content.split(start, 1)
             _, tail = rest.split(end, 1)
-            with open(readme, "w") as f:
+            with open(results, "w") as f:
                 f.write(head + start + "\n" + text + "\n" + end + tail)
         else:
-            print(f"README.md has no {start} ... {end} markers; table not inserted")
+            print(f"docs/results.md has no {start} ... {end} markers; table not inserted")
 
 
 if __name__ == "__main__":

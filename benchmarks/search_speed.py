@@ -1,6 +1,17 @@
-"""Top-100 search over 1M random packed codes at 64 and 256 bits, 1,000 queries:
-the custom op vs faiss IndexBinaryFlat (same thread count) vs the stock-TF path vs
-NumPy. Not part of CI; run on an otherwise idle machine.
+"""Top-100 search over 1,000,000 packed codes at 64 and 256 bits, 2 threads: the custom
+op (each CPU path this machine has, forced with TFHASH_CPU_ISA) against faiss on the
+same codes, thread count and queries, in one run.
+
+For each code length and each kind of codes, uniform random and clustered (64
+centres, each code its centre with 10% of the bits flipped: many near ties, the hard
+case for a top-k threshold):
+  (a) throughput: 1,000 queries in one call (custom op; faiss IndexBinaryFlat);
+  (b) latency: one query at a time, median over 100 calls (HammingIndex, which
+      prepares its database once; faiss IndexBinaryFlat; and faiss IndexBinaryHNSW,
+      an approximate graph index: a peer for one query at a time when approximate
+      answers are acceptable; its recall@100 against the exact answer is printed).
+Results are checked against each other (exact distances equal to faiss's). Prints
+the CPU model and flags first. Not part of CI; run on an otherwise idle machine.
 
   python benchmarks/search_speed.py [--database=1000000] [--queries=1000] [--threads=2]
 """
@@ -14,27 +25,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfhash import ops  # noqa: E402
-from tfhash.retrieval import hamming  # noqa: E402
-
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+from tfhash import ops, retrieval  # noqa: E402
 
 
-def numpy_topk(queries, database, k):
-    out_d, out_i = [], []
-    for q in queries:
-        dist = _POPCOUNT[np.bitwise_xor(database, q)].sum(axis=1, dtype=np.int32)
-        kth = dist[np.argpartition(dist, k - 1)[k - 1]]  # the k-th smallest distance
-        closer = np.flatnonzero(dist < kth)
-        ties = np.flatnonzero(dist == kth)[: k - len(closer)]  # lowest indices win ties
-        chosen = np.concatenate([closer, ties])
-        order = chosen[np.lexsort((chosen, dist[chosen]))]
-        out_d.append(dist[order])
-        out_i.append(order)
-    return np.stack(out_d), np.stack(out_i)
+def cpu_description():
+    model, flags = "", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and not model:
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    shown = [f for f in ("popcnt", "avx2", "avx512f", "avx512_vpopcntdq", "avx512bw") if f in flags]
+    return f"{model}; {os.cpu_count()} CPUs; flags: {' '.join(shown)}"
 
 
-def timed(fn, repeats):
+def codes(kind, n, nbytes, rng):
+    if kind == "uniform":
+        return rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+    bits = 8 * nbytes
+    centres = rng.random((64, bits)) < 0.5
+    which = rng.integers(0, 64, n)
+    flips = rng.random((n, bits)) < 0.1
+    return retrieval.pack_codes(centres[which] ^ flips).numpy()
+
+
+def best_of(fn, repeats):
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -43,46 +59,84 @@ def timed(fn, repeats):
     return best, result
 
 
+def median_latency(fn, queries, calls):
+    times = []
+    for i in range(calls):
+        one = queries[i % len(queries)][None]
+        start = time.perf_counter()
+        fn(one)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1e3
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--calls", type=int, default=100)
     args = parser.parse_args()
     import faiss
 
     faiss.omp_set_num_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     module = ops.load()
-    print(f"backend: {ops.backend()}; {args.threads} threads; top-{args.k} of {args.database:,} codes")
+    if module is None:
+        raise SystemExit(f"the custom op is not available: {ops.backend()}")
+    paths = []
+    for isa in ("avx512", "avx2", "scalar"):
+        os.environ["TFHASH_CPU_ISA"] = isa
+        if "not supported" not in ops.backend():
+            paths.append((isa, ops.backend()))
+    print(f"CPU: {cpu_description()}")
+    print(f"{args.threads} threads; top-{args.k} of {args.database:,} codes; paths: "
+          f"{', '.join(name for _, name in paths)}")
     rng = np.random.default_rng(0)
     for bits in (64, 256):
         nbytes = bits // 8
-        database = rng.integers(0, 256, size=(args.database, nbytes), dtype=np.uint8)
-        queries = rng.integers(0, 256, size=(args.queries, nbytes), dtype=np.uint8)
-        index = faiss.IndexBinaryFlat(bits)
-        index.add(database)
-        rows = []
-        if module is not None:
-            t, (d_op, i_op) = timed(lambda: module.packed_hamming_top_k(queries, database, args.k), 3)
-            rows.append(("custom op", args.queries / t))
-        t, (d_faiss, _) = timed(lambda: index.search(queries, args.k), 3)
-        rows.append(("faiss IndexBinaryFlat", args.queries / t))
-        few = queries[:100]
-        t, (d_stock, i_stock) = timed(lambda: hamming.stock_hamming_topk(few, database, args.k), 1)
-        rows.append(("stock TF (100 queries)", len(few) / t))
-        t, (d_np, i_np) = timed(lambda: numpy_topk(few[:20], database, args.k), 1)
-        rows.append(("NumPy (20 queries)", 20 / t))
-        if module is not None:
-            assert np.array_equal(d_op.numpy(), d_faiss), "custom op and faiss distances differ"
-            assert np.array_equal(i_op.numpy()[:100], i_stock.numpy()), "custom op and stock TF differ"
-            assert np.array_equal(i_op.numpy()[:20], i_np), "custom op and NumPy differ"
-        print(f"\n{bits} bits ({nbytes} bytes per code)")
-        for name, qps in rows:
-            print(f"  {name:<24} {qps:10.1f} queries/s")
-        if module is not None:
-            print(f"  custom op / faiss: {rows[0][1] / rows[1][1]:.2f}x")
+        for kind in ("uniform", "clustered"):
+            database = codes(kind, args.database, nbytes, rng)
+            queries = codes(kind, args.queries, nbytes, rng) if kind == "uniform" else \
+                database[rng.choice(args.database, args.queries, replace=False)] ^ (
+                    (rng.random((args.queries, nbytes)) < 0.02).astype(np.uint8))
+            flat = faiss.IndexBinaryFlat(bits)
+            flat.add(database)
+            index = retrieval.HammingIndex(bits)
+            index.add(database)
+            print(f"\n{bits} bits, {kind} codes")
+            t_faiss, (d_faiss, _) = best_of(lambda: flat.search(queries, args.k), 3)
+            qps_faiss = args.queries / t_faiss
+            lat_faiss = median_latency(lambda q: flat.search(q, args.k), queries, args.calls)
+            for isa, name in paths:
+                os.environ["TFHASH_CPU_ISA"] = isa
+                if isa == "scalar":  # the portable path: for reference, fewer queries
+                    few = queries[:100]
+                    t, (d_op, _) = best_of(lambda: module.packed_hamming_top_k(few, database, args.k), 1)
+                    qps = len(few) / t
+                    assert np.array_equal(d_op.numpy(), d_faiss[:100]), "distances differ from faiss"
+                else:
+                    t, (d_op, _) = best_of(
+                        lambda: module.packed_hamming_top_k(queries, database, args.k), 3)
+                    qps = args.queries / t
+                    assert np.array_equal(d_op.numpy(), d_faiss), "distances differ from faiss"
+                index.search(queries[:1], args.k)  # prepares the database once
+                latency = median_latency(lambda q: index.search(q, args.k), queries, args.calls)
+                print(f"  {name:<40} {qps:9.1f} queries/s ({qps / qps_faiss:.2f}x faiss); "
+                      f"one query {latency:7.2f} ms ({lat_faiss / latency:.2f}x faiss)")
+            print(f"  {'faiss IndexBinaryFlat':<40} {qps_faiss:9.1f} queries/s; one query "
+                  f"{lat_faiss:7.2f} ms")
+            hnsw = faiss.IndexBinaryHNSW(bits, 16)
+            start = time.perf_counter()
+            hnsw.add(database)
+            build = time.perf_counter() - start
+            lat_hnsw = median_latency(lambda q: hnsw.search(q, args.k), queries, args.calls)
+            _, approx = hnsw.search(queries[:args.calls], args.k)
+            _, exact = flat.search(queries[:args.calls], args.k)
+            recall = np.mean([len(set(a) & set(e)) / args.k for a, e in zip(approx, exact)])
+            print(f"  {'faiss IndexBinaryHNSW (M=16, approximate)':<40} one query {lat_hnsw:7.2f} ms, "
+                  f"recall@{args.k} {recall:.3f} (built in {build:.0f} s)")
 
 
 if __name__ == "__main__":

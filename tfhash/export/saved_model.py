@@ -23,6 +23,7 @@ only when complete: TF Serving polls the folder and never sees half a version.
 """
 
 import os
+import time
 
 import keras
 import numpy as np
@@ -145,13 +146,19 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
     graphs = _Graphs(encoders)
     archive = keras.export.ExportArchive()
     archive.track(model)
+    signatures = []
+
+    def add(name, fn, input_signature):
+        archive.add_endpoint(name, fn, input_signature=input_signature)
+        signatures.append(name)
+
     for role in encoders:  # "image": encode_images, serving_default, encode_jpeg; "text"
         for signature in (("encode_images", "serving_default") if role == "image"
                           else ("encode_text",)):
-            archive.add_endpoint(signature, lambda x, r=role: graphs.encode(r, x),
+            add(signature, lambda x, r=role: graphs.encode(r, x),
                                  input_signature=[graphs.input_spec(role)])
         if role == "image":
-            archive.add_endpoint("encode_jpeg", lambda x: graphs.encode_bytes("image", x),
+            add("encode_jpeg", lambda x: graphs.encode_bytes("image", x),
                                  input_signature=[tf.TensorSpec([None], tf.string, name="images")])
     bag_of_words = None
     if vocabulary is not None and "text" in encoders:
@@ -163,7 +170,7 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
             tf.constant(vocabulary), tf.range(len(vocabulary), dtype=tf.int64)), -1)
         archive.track(table)
         bag_of_words = _bag_of_words(table, len(vocabulary))
-        archive.add_endpoint("encode_tags", lambda tags: graphs.encode("text", bag_of_words(tags)),
+        add("encode_tags", lambda tags: graphs.encode("text", bag_of_words(tags)),
                              input_signature=[_TAGS])
     tasks = [(role_of[q], role_of[d]) for q, d in model.evaluation_tasks()
              if q in role_of and d in role_of]
@@ -188,12 +195,14 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
         names = (["search"] if i == 0 else []) + (
             [f"search_{query}_to_{database}"] if len(tasks) > 1 else [])
         for signature in names:
-            archive.add_endpoint(signature, search, input_signature=[
+            add(signature, search, input_signature=[
                 graphs.input_spec(query), tf.TensorSpec([], tf.int32, name="k")])
         if query == "text" and bag_of_words is not None:
-            archive.add_endpoint(
+            add(
                 f"search_tags_to_{database}", _composed(search, bag_of_words),
                 input_signature=[_TAGS, tf.TensorSpec([], tf.int32, name="k")])
+    logging.info("Writing %s (signatures: %s)", target, ", ".join(sorted(signatures)))
+    start = time.time()
     with atomic.atomic_directory(target) as tmp:
         archive.write_out(tmp, verbose=False)
         if warmup_images is not None and "image" in encoders:
@@ -202,7 +211,7 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
             os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
             with open(os.path.join(tmp, "assets.extra", "vocabulary.txt"), "w") as f:
                 f.write("".join(f"{word}\n" for word in vocabulary))
-    logging.info("Exported %s", target)
+    logging.info("Exported %s in %.1fs", target, time.time() - start)
     return target
 
 

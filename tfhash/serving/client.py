@@ -4,6 +4,7 @@
   out = client.predict({"images": images})            # serving_default
   out = client.predict({"images": jpeg_bytes}, signature="encode_jpeg")
   out = client.predict({"images": images, "k": 10}, signature="search")
+  distances, ids = client.search(images, milvus_index, k=10)   # TF Serving + Milvus
 
 Deadlines on every call; UNAVAILABLE is retried with exponential backoff; other
 failures raise `ServingError` with a message that says what went wrong.
@@ -93,6 +94,16 @@ class Client:
             request.inputs[name].CopyFrom(tf.make_tensor_proto(_as_array(value)))
         response = self._call("Predict", request)
         return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+
+    def search(self, images, index, k=10):
+        """Encodes images with the served model and searches `index` (a HammingIndex or
+        a MilvusIndex holding codes of the same model): the production shape, encoder
+        in TF Serving and codes in Milvus. `images`: uint8 pixels `[n, H, W, 3]`
+        (`encode_images`) or a list of encoded image bytes (`encode_jpeg`).
+        Returns the index's `(distances, ids)`."""
+        jpeg = isinstance(images, (list, tuple)) and images and isinstance(images[0], bytes)
+        codes = self.predict({"images": images}, "encode_jpeg" if jpeg else "encode_images")["codes"]
+        return index.search(np.asarray(codes, np.uint8), k)
 
     def metadata(self):
         """The model's signature definitions (a SignatureDefMap proto)."""

@@ -70,7 +70,8 @@ class _Graphs:
         if encoder.modality == "image":
             inputs = preprocess.resize(inputs, encoder.input_spec.shape[1])
         embedding = encoder.embed(inputs)
-        return {"codes": codes_lib.pack_codes(encoder.encode(inputs)),
+        codes = codes_lib.pack_codes(encoder.encode(inputs))
+        return {"codes": tf.ensure_shape(codes, [None, codes_lib.num_bytes(encoder.code_bits)]),
                 "embedding": tf.cast(embedding, tf.float32)}
 
     def encode_bytes(self, name, blobs):
@@ -207,8 +208,14 @@ def export(model, export_dir, version=None, databases=None, warmup_images=None,
         archive.write_out(tmp, verbose=False)
         if warmup_images is not None and "image" in encoders:
             _write_warmup(tmp, np.asarray(warmup_images, np.uint8))
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        atomic.write_json(os.path.join(tmp, "assets.extra", "tfhash.json"), {
+            "signatures": sorted(signatures),
+            "encoders": {role: {"code_bits": int(e.code_bits), "distance": e.distance,
+                                **({"image_size": int(e.input_spec.shape[1])}
+                                   if role == "image" else {})}
+                         for role, e in encoders.items()}}, indent=1)
         if bag_of_words is not None:
-            os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
             with open(os.path.join(tmp, "assets.extra", "vocabulary.txt"), "w") as f:
                 f.write("".join(f"{word}\n" for word in vocabulary))
     logging.info("Exported %s in %.1fs", target, time.time() - start)

@@ -1,5 +1,6 @@
 """Encoding image files and source items with a trained workdir or an exported model."""
 
+import json
 import os
 
 import numpy as np
@@ -47,10 +48,12 @@ class FileEncoder:
                                      "exported by tfhash-export")
             self._jpeg, self._pixels = signatures["encode_jpeg"], signatures["encode_images"]
             self.image_size = None
-            self.bits = 8 * int(self._jpeg.structured_outputs["codes"].shape[-1])
-            embedding = self._jpeg.structured_outputs["embedding"].shape[-1]
-            if embedding and embedding < self.bits:  # padding bits of the last byte
-                self.bits = int(embedding)
+            try:  # written by tfhash-export beside the model
+                with open(os.path.join(export, "assets.extra", "tfhash.json")) as f:
+                    self.bits = int(json.load(f)["encoders"]["image"]["code_bits"])
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"{export} has no readable assets.extra/tfhash.json ({e}): "
+                                 "export it again with this tfhash") from None
 
     def describe(self):
         """What a collection records to find this encoder again."""

@@ -19,17 +19,7 @@ import time
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "A tfhash-train workdir (its latest checkpoint).")
-flags.DEFINE_string("export", None, "Or: a SavedModel version folder from tfhash-export.")
-flags.DEFINE_string("images", None, "A directory of images, or a tfhash source spec.")
-flags.DEFINE_string("index", None, "The collection folder (local backend).")
-flags.DEFINE_enum("backend", "local", ["local", "milvus"], "Where the codes go.")
-flags.DEFINE_string("uri", None, "Milvus: a Milvus Lite file or a server URI.")
-flags.DEFINE_string("collection", "tfhash", "Milvus: the collection name.")
-flags.DEFINE_enum("index_type", "BIN_FLAT", ["BIN_FLAT", "BIN_IVF_FLAT"], "Milvus index.")
-flags.DEFINE_integer("nlist", 1024, "Milvus BIN_IVF_FLAT: clusters.")
-flags.DEFINE_integer("batch_size", 256, "Items encoded per batch.")
-flags.mark_flag_as_required("images")
+
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 PROGRESS_SECONDS = 10.0
@@ -143,7 +133,22 @@ def main(argv):
               if skipped else ""))
 
 
+def _define_flags():
+    flags.DEFINE_string("workdir", None, "A tfhash-train workdir (its latest checkpoint).")
+    flags.DEFINE_string("export", None, "Or: a SavedModel version folder from tfhash-export.")
+    flags.DEFINE_string("images", None, "A directory of images, or a tfhash source spec.")
+    flags.DEFINE_string("index", None, "The collection folder (local backend).")
+    flags.DEFINE_enum("backend", "local", ["local", "milvus"], "Where the codes go.")
+    flags.DEFINE_string("uri", None, "Milvus: a Milvus Lite file or a server URI.")
+    flags.DEFINE_string("collection", "tfhash", "Milvus: the collection name.")
+    flags.DEFINE_enum("index_type", "BIN_FLAT", ["BIN_FLAT", "BIN_IVF_FLAT"], "Milvus index.")
+    flags.DEFINE_integer("nlist", 1024, "Milvus BIN_IVF_FLAT: clusters.")
+    flags.DEFINE_integer("batch_size", 256, "Items encoded per batch.")
+    flags.mark_flag_as_required("images")
+
+
 def run():
+    _define_flags()
     app.run(main)
 
 

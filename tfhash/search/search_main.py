@@ -14,13 +14,7 @@ import sys
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("index", None, "A collection folder made by tfhash-index.")
-flags.DEFINE_enum("backend", "local", ["local", "milvus"], "Where the codes are.")
-flags.DEFINE_string("uri", None, "Milvus: a Milvus Lite file or a server URI.")
-flags.DEFINE_string("collection", "tfhash", "Milvus: the collection name.")
-flags.DEFINE_integer("k", 10, "Results per query.")
-flags.DEFINE_integer("radius", None, "Instead of the top k: everything within this distance.")
-flags.DEFINE_bool("json", False, "Print JSON.")
+
 
 
 def open_index():
@@ -91,7 +85,18 @@ def main(argv):
             print(f"  {hit['rank']:3d}. d={hit['distance']:3d}  {hit['path']}")
 
 
+def _define_flags():
+    flags.DEFINE_string("index", None, "A collection folder made by tfhash-index.")
+    flags.DEFINE_enum("backend", "local", ["local", "milvus"], "Where the codes are.")
+    flags.DEFINE_string("uri", None, "Milvus: a Milvus Lite file or a server URI.")
+    flags.DEFINE_string("collection", "tfhash", "Milvus: the collection name.")
+    flags.DEFINE_integer("k", 10, "Results per query.")
+    flags.DEFINE_integer("radius", None, "Instead of the top k: everything within this distance.")
+    flags.DEFINE_bool("json", False, "Print JSON.")
+
+
 def run():
+    _define_flags()
     app.run(main)
 
 

@@ -65,6 +65,9 @@ DATASETS = {
             "small CNN (6 conv layers, widths 32/64/128), "
             "{size} px, {epochs} epochs, batch 64, Adam 1e-3 with cosine decay "
             "(configs/mirflickr.py)."),
+        notes={"dsh": "DSH: linear hash layer, margin 2 x bits, with the multi-label fix chosen "
+                      "on a validation draw: Jaccard label similarity and a bit-balance term "
+                      "(docs/multilabel.md)"},
     ),
 }
 METHOD_NOTES = {
@@ -201,14 +204,16 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
     if len(seeds) > 1 and seed_bits in bits_list:
         seed_note = (f"The {seed_bits}-bit column is the mean ± sample standard deviation over "
                      f"training seeds {', '.join(map(str, seeds))} (`config.seed`: weights, data "
-                     "order and augmentation; the same split); the other columns are single "
-                     "runs with seed 0. ")
+                     "order and augmentation; the same split)" + (
+                         "; the other columns are single runs with seed 0. "
+                         if len(bits_list) > 1 else ". "))
     tasks = list((results[(methods[0], bits_list[0], 0)].get("tasks") or {"image->image": 0}))
     task_note = (f"Cells: mAP@all of {' / '.join(tasks)}. " if len(tasks) > 1 else "")
     lines += [
         "",
         DATASETS[dataset]["describe"].format(epochs=epochs, size=image_size) + " "
-        + "; ".join(METHOD_NOTES[m] for m in methods if m in METHOD_NOTES) + ". " + task_note
+        + "; ".join(DATASETS[dataset].get("notes", {}).get(m, METHOD_NOTES.get(m, m.upper()))
+                    for m in methods) + ". " + task_note
         + seed_note + "Training minutes per run: " + ", ".join(per_method)
         + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min on "
         f"{os.cpu_count()} CPU cores ({cpu_name()}).",

@@ -9,7 +9,7 @@ same batch, in the same process. Also the gap between epochs: from the end of on
 epoch's last step to the end of the next epoch's first step, minus one step's
 median time (checkpoint, schedule hook and data pipeline between epochs).
 
-  python benchmarks/train_speed.py [--epochs=6] [--methods=dsh,dpsh,dsah,doh,dagh]
+  python benchmarks/train_speed.py [--epochs=6] [--methods=dsh,dpsh,dsah,doh,dagh] [--jit_compile]
 
 Not part of CI; run on an otherwise idle machine (prints the CPU).
 """
@@ -106,6 +106,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--methods", default="dsh,dpsh,dsah,doh,dagh")
+    parser.add_argument("--jit_compile", action="store_true",
+                        help="also time each method with train.jit_compile=True (XLA)")
     args = parser.parse_args()
     tf.get_logger().setLevel("ERROR")
     with open("/proc/cpuinfo") as f:
@@ -116,10 +118,13 @@ def main():
     plain = time_fit(demo_config("dsh", args.epochs))
     print(f"keras.Model.fit (same backbone and head, softmax loss): {plain:.0f} images/s")
     for method in args.methods.split(","):
-        rate, gaps, step = time_loop(demo_config(method, args.epochs))
-        print(f"{method:5} loop: {rate:6.0f} images/s ({rate / plain:.2f}x fit), median step "
-              f"{step * 1e3:.0f} ms; between epochs: {', '.join(f'{g:.2f}' for g in gaps)} s "
-              f"(max {max(gaps):.2f} s)")
+        for jit in (False, True) if args.jit_compile else (False,):
+            config = demo_config(method, args.epochs)
+            config.train.jit_compile = jit
+            rate, gaps, step = time_loop(config)
+            print(f"{method:5}{' XLA' if jit else ''} loop: {rate:6.0f} images/s ({rate / plain:.2f}x "
+                  f"fit), median step {step * 1e3:.0f} ms; between epochs: "
+                  f"{', '.join(f'{g:.2f}' for g in gaps)} s (max {max(gaps):.2f} s)")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,8 @@ def get_config():
     config.train.weight_decay = 0.0  # decoupled (AdamW / SGDW-style) when > 0
     config.train.log_every = 20  # steps between progress lines
     config.train.keep_checkpoints = 3
+    # XLA for each replica's train step: slower on 2 CPU cores (docs/training_speed.md)
+    config.train.jit_compile = False
 
     config.eval = ml_collections.ConfigDict()
     config.eval.batch_size = 256

@@ -93,14 +93,17 @@ def _validate(config, strategy):
         raise ValueError(f"train.epochs must be positive, got {config.train.epochs}")
 
 
-def make_distributed_step(model, strategy, variant=None):
+def make_distributed_step(model, strategy, variant=None, jit_compile=False):
     """One training step on a distributed batch: `model.train_step(batch, variant)` on
-    every replica, logs combined as the model declares (`log_reduction`)."""
+    every replica (compiled with XLA when `jit_compile`), logs combined as the model
+    declares (`log_reduction`)."""
     ops = {"sum": tf.distribute.ReduceOp.SUM, "mean": tf.distribute.ReduceOp.MEAN}
+    replica_step = (tf.function(lambda batch: model.train_step(batch, variant), jit_compile=True)
+                    if jit_compile else (lambda batch: model.train_step(batch, variant)))
 
     @tf.function
     def distributed_step(batch):
-        logs = strategy.run(model.train_step, args=(batch, variant))
+        logs = strategy.run(replica_step, args=(batch,))
         # a "sum" log is each replica's share of a global value; a "mean" log is averaged
         return {k: strategy.reduce(ops[model.log_reduction(k)], v, axis=None)
                 for k, v in logs.items()}
@@ -161,7 +164,8 @@ def train(config, workdir, source=None):
     def distributed_step(batch, done):
         variant = model.step_variant(done)
         if variant not in compiled:
-            compiled[variant] = make_distributed_step(model, strategy, variant)
+            compiled[variant] = make_distributed_step(model, strategy, variant,
+                                                      config.train.get("jit_compile", False))
         return compiled[variant](batch)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
     epochs, batch_size = config.train.epochs, config.train.batch_size

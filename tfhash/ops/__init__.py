@@ -37,7 +37,7 @@ def load():
         try:
             if not os.path.exists(os.path.join(build.build_dir(build.want_cuda()), build.LIBRARY)):
                 logging.info("Building the tfhash Hamming op for this TensorFlow (once; about "
-                             "15 s on 2 cores; python -m tfhash.ops.build does it ahead of time)")
+                             "16 s on 2 cores; python -m tfhash.ops.build does it ahead of time)")
             library = build.build()
             module = tf.load_op_library(library)
             for name in ("PackedHammingDistance", "PackedHammingTopK"):

@@ -23,6 +23,12 @@ def replica_gather(x):
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return x
+    local_devices = ctx.strategy.extended.worker_devices
+    if not x.device and len(local_devices) == 1:
+        # MultiWorkerMirroredStrategy with one device per worker leaves the tensors of
+        # its replica unplaced, and its gather needs a placed one as the destination.
+        with tf.device(local_devices[0]):
+            x = tf.identity(x)
     return ctx.all_gather(x, axis=0)
 
 

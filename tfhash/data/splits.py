@@ -256,8 +256,10 @@ def check_split_matches(split, source, params, path):
         )
 
 
-def resolve_split(source, data_config, workdir=None):
-    """The split for this run: reloaded from the workdir, or drawn, checked and saved.
+def resolve_split(source, data_config, workdir=None, write=True):
+    """The split for this run: reloaded from the workdir, or drawn, checked and saved
+    (saved only when `write`: a multi-worker job's other workers draw the same split
+    and leave the workdir to the chief).
 
     Unreadable images are found before training starts: with
     `data_config.skip_corrupt` they are dropped and counted in the log, otherwise
@@ -290,7 +292,7 @@ def resolve_split(source, data_config, workdir=None):
                 )
             logging.warning("Skipping %d unreadable image(s): %s", len(names), names[:20])
             split = drop_items(split, bad, names)
-    if path:
+    if path and write:
         os.makedirs(workdir, exist_ok=True)
         save_split(split, path)
     logging.info("Split %s (checksum %s)", split.summary(), split.checksum()[:12])

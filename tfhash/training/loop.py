@@ -8,6 +8,8 @@ every batch. Nothing here knows a loss or names a method.
 
 import math
 import os
+import shutil
+import tempfile
 import time
 
 import keras
@@ -69,7 +71,7 @@ class _State:
         self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
 
 
-def _checkpoint(model, state, workdir, keep):
+def _checkpoint(model, state, directory, keep):
     # Explicit variable lists: tf.train.Checkpoint(model=...) does not follow a Keras 3
     # model's sublayers and would drop non-trainable state such as batch-norm
     # statistics, memory banks and the variables schedule hooks change; every weight
@@ -80,7 +82,64 @@ def _checkpoint(model, state, workdir, keep):
         epoch=state.epoch, train_seconds=state.train_seconds)
     # The manager writes ckpt-N completely before pointing the `checkpoint` file at
     # it, so a kill mid-save leaves the previous checkpoint in charge.
-    return tf.train.CheckpointManager(ckpt, os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=keep)
+    return tf.train.CheckpointManager(ckpt, directory, max_to_keep=keep)
+
+
+class _Checkpoints:
+    """Saving and restoring on every worker, writing only on the chief.
+
+    On one machine this is the workdir's CheckpointManager. With several workers every
+    worker takes part in a save (as TensorFlow's multi-worker guide prescribes), but
+    only the chief's lands in the workdir; the others write to a temporary folder and
+    delete it. Every worker restores from the workdir's checkpoints, so the workdir
+    must be on storage all workers can read (a shared file system or a bucket)."""
+
+    def __init__(self, model, state, workdir, keep, chief):
+        self.directory = os.path.join(workdir, CHECKPOINT_DIR)
+        self.chief = chief
+        self.manager = _checkpoint(model, state, self.directory, keep)
+        self.checkpoint = self.manager.checkpoint
+
+    @property
+    def latest_checkpoint(self):
+        return tf.train.latest_checkpoint(self.directory)
+
+    def restore(self):
+        latest = self.latest_checkpoint
+        if latest:
+            self.checkpoint.restore(latest).assert_consumed()
+        return latest
+
+    def save(self, number):
+        if self.chief:
+            self.manager.save(checkpoint_number=number)
+            return
+        scratch = tempfile.mkdtemp(prefix="tfhash-worker-checkpoint-")
+        try:  # the worker's copy only serves the collective save
+            self.checkpoint.write(os.path.join(scratch, f"ckpt-{number}"))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_same_epoch(strategy, epoch):
+    """Every worker must resume from the same epoch (the same checkpoint)."""
+    if strategy_lib.num_workers() <= 1:
+        return
+    per_replica = strategy.run(lambda: tf.constant(float(epoch)))
+    total = float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    if total != epoch * strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"this worker ({strategy_lib.task_name(strategy)}) resumed at epoch {epoch} but the "
+            "workers disagree (mean epoch "
+            f"{total / strategy.num_replicas_in_sync:g}): every worker must read the chief's "
+            "checkpoints, so the workdir must be on storage all workers share (NFS, GCS)")
+
+
+def barrier(strategy):
+    """Waits until every worker gets here (a no-op on one machine)."""
+    if strategy_lib.num_workers() > 1:
+        per_replica = strategy.run(lambda: tf.constant(1.0))
+        strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None).numpy()
 
 
 def _validate(config, strategy):
@@ -142,22 +201,26 @@ def train(config, workdir, source=None):
     """Trains (resuming from the workdir's last checkpoint) and returns
     `(model, source, split, stats)`."""
     strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    chief = strategy_lib.is_chief(strategy)
     _validate(config, strategy)
     config_files.check_config(config, workdir)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
-    split = data_lib.resolve_split(source, config.data, workdir)
-    os.makedirs(workdir, exist_ok=True)
-    config_files.save_config(config, workdir)
+    # Only the chief writes the workdir; the other workers draw the same split (it
+    # depends on the data and the config only) or read the chief's.
+    split = data_lib.resolve_split(source, config.data, workdir, write=chief)
+    if chief:
+        os.makedirs(workdir, exist_ok=True)
+        config_files.save_config(config, workdir)
     train_data = data_lib.TrainData(
         source, split.train, config.data.image_size, config.train.batch_size, config.seed,
         augment_images=config.data.augment, cache=config.data.cache)
     steps = train_data.steps_per_epoch
     model = build_model(config, strategy, data_spec(config, source, split), steps)
     state = _State()
-    manager = _checkpoint(model, state, workdir, config.train.keep_checkpoints)
-    if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    manager = _Checkpoints(model, state, workdir, config.train.keep_checkpoints, chief)
+    if manager.restore():
         logging.info("Resumed from %s (epoch %d done)", manager.latest_checkpoint, int(state.epoch))
+    _check_same_epoch(strategy, int(state.epoch))
 
     compiled = {}  # step variant -> its compiled step
 
@@ -167,17 +230,21 @@ def train(config, workdir, source=None):
             compiled[variant] = make_distributed_step(model, strategy, variant,
                                                       config.train.get("jit_compile", False))
         return compiled[variant](batch)
-    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
+    writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
+              if chief else tf.summary.create_noop_writer())
     epochs, batch_size = config.train.epochs, config.train.batch_size
     run_images, run_seconds = 0, 0.0
     if int(state.epoch) < epochs:
         # one iterator for the rest of the run (TrainData.stream): no teardown between epochs
+        # Several workers: each takes its replicas' share of every global batch.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         batches = iter(strategy.experimental_distribute_dataset(
-            train_data.stream(int(state.epoch), epochs)))
+            train_data.stream(int(state.epoch), epochs).with_options(options)))
     for epoch in range(int(state.epoch), epochs):
         epoch_start = interval_start = time.time()
         context = models.EpochContext(epoch, epochs, steps, steps * epochs, train_data.ordered,
-                                      strategy, workdir)
+                                      strategy, workdir if chief else None)
         with strategy.scope():
             model.on_epoch_begin(epoch, context)
         interval_images = 0
@@ -200,10 +267,11 @@ def train(config, workdir, source=None):
         run_seconds += seconds
         state.epoch.assign(epoch + 1)
         state.train_seconds.assign_add(seconds)
-        manager.save(checkpoint_number=epoch + 1)
+        manager.save(epoch + 1)
         logging.info("epoch %d/%d done in %.1fs; checkpoint saved", epoch + 1, epochs, seconds)
         every = config.eval.get("validate_every", 0)
-        if len(split.validation) and (epoch + 1 == epochs or (every > 0 and (epoch + 1) % every == 0)):
+        if chief and len(split.validation) and (
+                epoch + 1 == epochs or (every > 0 and (epoch + 1) % every == 0)):
             _validate_epoch(model, config, source, split, workdir, writer, epoch, steps)
     writer.close()
     stats = {
@@ -216,9 +284,21 @@ def train(config, workdir, source=None):
 
 
 def train_and_evaluate(config, workdir, source=None):
-    """`train`, then `evaluation.evaluate`; returns the report dict."""
+    """`train`, then `evaluation.evaluate`; returns the report dict.
+
+    With several workers only the chief evaluates and writes the report (the others
+    get None); every worker waits for it before returning, so the job ends when the
+    report is written."""
     model, source, split, stats = train(config, workdir, source)
-    return evaluation.evaluate(model, config, source, split, workdir, stats)
+    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    report = None
+    if strategy_lib.is_chief(strategy):
+        report = evaluation.evaluate(model, config, source, split, workdir, stats)
+    else:
+        logging.info("%s: training done; waiting for the chief's evaluation",
+                     strategy_lib.task_name(strategy))
+    barrier(strategy)
+    return report
 
 
 def restore_for_eval(config, workdir, source=None):
@@ -229,7 +309,8 @@ def restore_for_eval(config, workdir, source=None):
     steps = len(split.train) // config.train.batch_size
     model = build_model(config, strategy, data_spec(config, source, split), steps)
     state = _State()
-    manager = _checkpoint(model, state, workdir, config.train.keep_checkpoints)
+    manager = _checkpoint(model, state, os.path.join(workdir, CHECKPOINT_DIR),
+                          config.train.keep_checkpoints)
     if not manager.latest_checkpoint:
         raise ValueError(f"{workdir} has no checkpoint to evaluate; run tfhash-train first")
     manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()

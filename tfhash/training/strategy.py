@@ -29,26 +29,75 @@ def configure_cpu_replicas(num_cpu_replicas):
         ) from e
 
 
-def _num_workers():
-    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+def _tf_config():
+    try:
+        return json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except ValueError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
+
+
+def num_workers():
+    """How many machines TF_CONFIG names (chief and workers); 1 without TF_CONFIG."""
+    cluster = _tf_config().get("cluster", {})
+    return max(1, len(cluster.get("worker", [])) + len(cluster.get("chief", [])))
+
+
+def _check_tf_config():
+    config = _tf_config()
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    unknown = sorted(set(cluster) - {"chief", "worker"})
+    if unknown:
+        raise ValueError(f"TF_CONFIG cluster has job(s) {unknown}; tfhash-train uses 'chief' "
+                         "(optional, at most one) and 'worker' (MultiWorkerMirroredStrategy)")
+    if len(cluster.get("chief", [])) > 1:
+        raise ValueError("TF_CONFIG names more than one chief")
+    kind, index = task.get("type"), task.get("index")
+    if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        raise ValueError(f"TF_CONFIG task {task} is not one of the cluster's tasks "
+                         f"({ {k: len(v) for k, v in cluster.items()} }); set "
+                         "task.type and task.index for this machine")
+
+
+def is_chief(strategy):
+    """True on the one task that writes the workdir: the chief, or worker 0 when the
+    cluster has no chief; always True on one machine."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    jobs = resolver.cluster_spec().as_dict()
+    if "chief" in jobs:
+        return resolver.task_type == "chief"
+    return resolver.task_type == "worker" and resolver.task_id == 0
+
+
+def task_name(strategy):
+    """"chief", "worker 1", ... (for log lines); "local" on one machine."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return "local"
+    return f"{resolver.task_type} {resolver.task_id}"
 
 
 def make_strategy(num_cpu_replicas=0):
-    """MirroredStrategy over all GPUs, else over `num_cpu_replicas` logical CPUs (1 if 0).
+    """MultiWorkerMirroredStrategy when TF_CONFIG names several machines; otherwise
+    MirroredStrategy over all GPUs, else over `num_cpu_replicas` logical CPUs (1 if 0).
 
     One strategy object is kept per device set: a second MirroredStrategy over the
-    same devices in one process would clash with the first one's collectives.
+    same devices in one process would clash with the first one's collectives. The
+    multi-worker strategy must be made before TensorFlow runs anything else
+    (tfhash-train makes it first thing).
     """
-    if _num_workers() > 1:
-        # Every worker would write the same checkpoints and report: chief-only
-        # writing is not implemented (and not tested) yet, so refuse rather than
-        # corrupt a workdir.
-        raise ValueError(
-            "TF_CONFIG names several workers, but multi-worker training "
-            "(MultiWorkerMirroredStrategy) is not supported yet; unset TF_CONFIG to train "
-            "on this machine's devices"
-        )
+    if num_workers() > 1:
+        _check_tf_config()
+        key = "multi_worker"
+        if key not in _STRATEGIES:
+            if num_cpu_replicas > 1 and not tf.config.list_physical_devices("GPU"):
+                # TF's multi-worker strategy uses every GPU of a worker, or one CPU.
+                raise ValueError(
+                    f"num_cpu_replicas={num_cpu_replicas} with a multi-worker TF_CONFIG: "
+                    "MultiWorkerMirroredStrategy uses one CPU replica per worker; set "
+                    "--config.num_cpu_replicas=0 (or 1), or add workers")
+            _STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
     else:
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:
@@ -64,6 +113,6 @@ def make_strategy(num_cpu_replicas=0):
         if key not in _STRATEGIES:
             _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices)
     strategy = _STRATEGIES[key]
-    logging.info("Strategy %s with %d replica(s)", type(strategy).__name__,
-                 strategy.num_replicas_in_sync)
+    logging.info("Strategy %s with %d replica(s) (%s)", type(strategy).__name__,
+                 strategy.num_replicas_in_sync, task_name(strategy))
     return strategy

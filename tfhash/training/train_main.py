@@ -29,8 +29,18 @@ def main(argv):
     # Logical CPU devices must exist before TensorFlow initialises.
     from tfhash.training import strategy
 
-    strategy.configure_cpu_replicas(config.num_cpu_replicas)
+    try:
+        if strategy.num_workers() > 1:
+            # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+            strategy.make_strategy(config.num_cpu_replicas)
+        else:
+            strategy.configure_cpu_replicas(config.num_cpu_replicas)
+    except ValueError as e:
+        print(f"tfhash-train: error: {e}", file=sys.stderr)
+        sys.exit(1)
     from tfhash.training import evaluation, loop
+
+    import tensorflow as tf
 
     try:
         report = loop.train_and_evaluate(config, FLAGS.workdir)
@@ -38,6 +48,21 @@ def main(argv):
         logging.error("%s", e)
         print(f"tfhash-train: error: {e}", file=sys.stderr)
         sys.exit(1)
+    except tf.errors.OpError as e:
+        if strategy.num_workers() <= 1:
+            raise
+        # a peer died or became unreachable: the collectives abort on every worker
+        first = str(e.message).strip().splitlines()[0][:300]
+        message = (f"the multi-worker job stopped: another worker failed or became unreachable "
+                   f"({type(e).__name__}: {first}). The workdir keeps its last checkpoint; start "
+                   "the same command on every worker again to resume from it")
+        logging.error("%s", message)
+        print(f"tfhash-train: error: {message}", file=sys.stderr)
+        sys.exit(1)
+    if report is None:  # a multi-worker job's other workers: the chief reports
+        print(f"tfhash-train: {strategy.task_name(strategy.make_strategy(config.num_cpu_replicas))} "
+              f"done; the chief wrote {FLAGS.workdir}/{evaluation.REPORT_FILE}")
+        return
     print(evaluation.format_table(report, config.eval.top_k, config.eval.radius))
     print(f"report: {FLAGS.workdir}/{evaluation.REPORT_FILE} (plots and TensorBoard logs beside it)")
 

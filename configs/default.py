@@ -54,6 +54,8 @@ def get_config():
     config.data.augment = True  # random flip and crop on training images
     config.data.cache = True  # keep decoded training images in memory
     config.data.skip_corrupt = False  # leave out unreadable images instead of failing
+    # images with more pixels are refused from their header, before decoding (2**26)
+    config.data.max_pixels = 67108864
 
     config.model = ml_collections.ConfigDict()
     config.model.backbone = "small_cnn"  # small_cnn | vgg16 | resnet50

@@ -90,6 +90,11 @@ class Source:
         del indices
         return []
 
+    def decode_error(self, index):
+        """Why item `index`'s image cannot be decoded (one line), or None if it can."""
+        del index
+        return None
+
 
 class ArraySource(Source):
     """Items held in memory as uint8 `[N, H, W, 3]` (digits, generated test data)."""
@@ -141,6 +146,17 @@ class FileSource(Source):
         )
         ok = np.concatenate([b.numpy() for b in readable] or [np.zeros(0, np.int64)])
         return np.setdiff1d(indices, ok).tolist()
+
+    def decode_error(self, index):
+        try:
+            preprocess.read_file(tf.constant(str(self.paths[index])))
+        except (tf.errors.OpError, ValueError) as e:
+            message = getattr(e, "message", str(e))
+            # TensorFlow prefixes its messages with the op that failed: keep the reason
+            lines = [line.split("}}", 1)[-1].split("[Op:", 1)[0].strip()
+                     for line in message.splitlines() if line.strip()]
+            return next((line for line in lines if line), type(e).__name__)
+        return None
 
 
 def _one_hot(class_ids, num_classes):

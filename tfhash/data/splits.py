@@ -285,7 +285,9 @@ def resolve_split(source, data_config, workdir=None, write=True):
         if bad:
             names = [source.describe(i) for i in bad]
             if not data_config.skip_corrupt:
-                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                shown = ", ".join(f"{name} ({source.decode_error(i) or 'unreadable'})"
+                                  for name, i in zip(names[:5], bad[:5]))
+                shown += f" and {len(names) - 5} more" if len(names) > 5 else ""
                 raise ValueError(
                     f"{len(names)} image(s) cannot be decoded: {shown}. Fix or remove them, "
                     "or set --config.data.skip_corrupt=True to leave them out"

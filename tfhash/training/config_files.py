@@ -12,7 +12,7 @@ from tfhash import atomic
 
 CONFIG_FILE = "config.json"
 # Fields a rerun in the same workdir may change without invalidating its checkpoints.
-RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.")
+RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.", "data.max_pixels")
 
 
 def add_config_package_to_path(argv):

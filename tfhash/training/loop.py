@@ -17,6 +17,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfhash import data as data_lib
+from tfhash.data import preprocess
 from tfhash import models
 from tfhash.retrieval import codes as codes_lib
 from tfhash.training import config_files, evaluation
@@ -142,6 +143,10 @@ def barrier(strategy):
         strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None).numpy()
 
 
+def _set_pixel_limit(config):
+    preprocess.set_max_pixels(config.data.get("max_pixels", preprocess.DEFAULT_MAX_PIXELS))
+
+
 def _validate(config, strategy):
     codes_lib.check_bits(config.bits)
     models.registry.get(config.method)
@@ -204,6 +209,7 @@ def train(config, workdir, source=None):
     chief = strategy_lib.is_chief(strategy)
     _validate(config, strategy)
     config_files.check_config(config, workdir)
+    _set_pixel_limit(config)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
     # Only the chief writes the workdir; the other workers draw the same split (it
     # depends on the data and the config only) or read the chief's.
@@ -304,6 +310,7 @@ def train_and_evaluate(config, workdir, source=None):
 def restore_for_eval(config, workdir, source=None):
     """Model restored from the workdir's latest checkpoint, with its source and split."""
     strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    _set_pixel_limit(config)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
     split = data_lib.resolve_split(source, config.data, workdir)
     steps = len(split.train) // config.train.batch_size

@@ -23,18 +23,32 @@ def atomic_write(path, mode="w"):
     try:
         with open(tmp, mode) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as e:
+                raise _write_error(e, path) from e
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise _write_error(e, path) from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _write_error(error, path):
+    kept = "the previous version is kept" if os.path.exists(path) else "nothing was written"
+    return OSError(error.errno, f"{error.strerror or error}: could not write {path}; {kept}")
+
+
 def write_json(path, record, **dump_args):
     """`record` as JSON at `path`, atomically."""
     with atomic_write(path) as f:
-        json.dump(record, f, **dump_args)
+        try:
+            json.dump(record, f, **dump_args)
+        except OSError as e:
+            raise _write_error(e, path) from e
 
 
 @contextlib.contextmanager
@@ -51,6 +65,9 @@ def atomic_directory(target):
     os.makedirs(tmp)
     try:
         yield tmp
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise _write_error(e, target) from e
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

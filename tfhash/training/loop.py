@@ -30,6 +30,11 @@ class TrainingDiverged(RuntimeError):
     """A logged value became NaN or infinite; the last good checkpoint is kept."""
 
 
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, permissions); the previous one is
+    kept and a rerun resumes from it."""
+
+
 def make_optimizer(train_config, schedule_steps):
     """Adam or SGD (momentum 0.9), with decoupled weight decay when asked; a cosine
     schedule decays over `schedule_steps` steps of this optimizer."""
@@ -113,7 +118,15 @@ class _Checkpoints:
 
     def save(self, number):
         if self.chief:
-            self.manager.save(checkpoint_number=number)
+            previous = self.latest_checkpoint
+            try:
+                self.manager.save(checkpoint_number=number)
+            except (tf.errors.OpError, OSError) as e:
+                reason = str(getattr(e, "message", e)).strip().splitlines()[0][:300]
+                raise CheckpointWriteError(
+                    f"could not write checkpoint {number} in {self.directory} ({reason}); the "
+                    f"last good checkpoint ({previous or 'none'}) is kept: free space and rerun "
+                    "the same command to resume from it") from None
             return
         scratch = tempfile.mkdtemp(prefix="tfhash-worker-checkpoint-")
         try:  # the worker's copy only serves the collective save
@@ -208,6 +221,8 @@ def train(config, workdir, source=None):
     strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
     chief = strategy_lib.is_chief(strategy)
     _validate(config, strategy)
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise ValueError(f"workdir {workdir} is a file, not a folder; give a new or existing folder")
     config_files.check_config(config, workdir)
     _set_pixel_limit(config)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
@@ -328,5 +343,5 @@ def restore_for_eval(config, workdir, source=None):
     return model, source, split, stats
 
 
-__all__ = ["TrainingDiverged", "build_model", "data_spec", "restore_for_eval", "train",
+__all__ = ["CheckpointWriteError", "TrainingDiverged", "build_model", "data_spec", "restore_for_eval", "train",
            "train_and_evaluate"]

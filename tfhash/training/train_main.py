@@ -44,7 +44,7 @@ def main(argv):
 
     try:
         report = loop.train_and_evaluate(config, FLAGS.workdir)
-    except (ValueError, loop.TrainingDiverged) as e:
+    except (ValueError, OSError, loop.TrainingDiverged, loop.CheckpointWriteError) as e:
         logging.error("%s", e)
         print(f"tfhash-train: error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,104 @@
+"""A full disk or a failed write in the middle of saving: split.json, the report, a
+checkpoint, a HammingIndex and an export each leave their previous good version in
+place and fail with a message that names the file, and the run can go on afterwards."""
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import tiny_config
+from tfhash import atomic, data, export, retrieval
+from tfhash.training import evaluation, loop
+
+
+def disk_full(monkeypatch):
+    """Every later atomic write fails like a full disk when it syncs its data."""
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    config = tiny_config()
+    report = loop.train_and_evaluate(config, str(workdir))
+    return config, workdir, report
+
+
+def test_split_and_report_keep_their_previous_version(trained, monkeypatch):
+    config, workdir, report = trained
+    split_before = (workdir / "split.json").read_bytes()
+    report_before = (workdir / "report.json").read_bytes()
+    model, source, split, stats = loop.restore_for_eval(config, str(workdir))
+    disk_full(monkeypatch)
+    with pytest.raises(OSError, match=r"No space left on device: could not write .*split.json; "
+                                      r"the previous version is kept"):
+        data.save_split(split, str(workdir / "split.json"))
+    with pytest.raises(OSError, match=r"could not write .*(report.json|codes.npz); the previous"):
+        evaluation.evaluate(model, config, source, split, str(workdir), stats)
+    monkeypatch.undo()
+    assert (workdir / "split.json").read_bytes() == split_before
+    assert (workdir / "report.json").read_bytes() == report_before
+    assert not [n for n in os.listdir(workdir) if ".tmp-" in n]  # no half-written file left
+    assert json.loads(report_before)["map_all"] == report["map_all"]
+
+
+def test_checkpoint_failure_keeps_the_last_good_one_and_the_rerun_resumes(trained, tmp_path):
+    config, workdir, _ = trained
+    run = tmp_path / "run"
+    loop.train(config, str(run))  # 2 epochs: ckpt-2
+    # the place of checkpoint 3's index is taken: TensorFlow's write of it fails
+    (run / "checkpoints" / "ckpt-3.index").mkdir()
+    longer = tiny_config(**{"train.epochs": 3})
+    with pytest.raises(loop.CheckpointWriteError,
+                       match=r"could not write checkpoint 3 in .*checkpoints .*the last good "
+                             r"checkpoint \(.*ckpt-2\) is kept"):
+        loop.train(longer, str(run))
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    (run / "checkpoints" / "ckpt-3.index").rmdir()
+    _, _, _, stats = loop.train(longer, str(run))
+    assert stats["epochs"] == 3
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-3")
+
+
+def test_index_save_keeps_the_previous_file(tmp_path, monkeypatch, rng):
+    index = retrieval.HammingIndex(16)
+    index.add(rng.integers(0, 256, size=(50, 2), dtype=np.uint8))
+    path = str(tmp_path / "index.npz")
+    index.save(path)
+    before = open(path, "rb").read()
+    index.add(rng.integers(0, 256, size=(10, 2), dtype=np.uint8))
+    disk_full(monkeypatch)
+    with pytest.raises(OSError, match=r"could not write .*index.npz; the previous version is kept"):
+        index.save(path)
+    monkeypatch.undo()
+    assert open(path, "rb").read() == before
+    assert len(retrieval.HammingIndex.load(path)) == 50
+    assert os.listdir(tmp_path) == ["index.npz"]
+
+
+def test_export_failure_leaves_no_partial_version(trained, tmp_path, monkeypatch):
+    config, workdir, _ = trained
+    model = loop.restore_for_eval(config, str(workdir))[0]
+    first = export.export(model, str(tmp_path))
+    disk_full(monkeypatch)
+    with pytest.raises(OSError, match="No space left on device: could not write .*tfhash.json"):
+        export.export(model, str(tmp_path))
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["1"]  # version 1 intact, no half version 2
+    assert first.endswith("/1") and os.path.exists(os.path.join(first, "saved_model.pb"))
+    assert export.export(model, str(tmp_path)).endswith("/2")
+
+
+def test_workdir_that_is_a_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    with pytest.raises(ValueError, match=r"workdir .*notes.txt is a file, not a folder"):
+        loop.train(tiny_config(), str(path))
+    assert path.read_text() == "mine"

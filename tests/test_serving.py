@@ -97,19 +97,47 @@ def test_unreachable_server_is_a_clear_error_after_retries():
     assert error.value.code == "UNAVAILABLE"
 
 
-def test_burst_of_concurrent_requests(served):
+def test_burst_of_valid_and_malformed_requests(served):
+    """1,000 concurrent requests, a third of them malformed (float pixels, a missing
+    batch axis, a wrong input name, a truncated image, a decompression bomb): every
+    valid one gets its codes, every malformed one INVALID_ARGUMENT, and the server
+    answers afterwards."""
+    from tests.test_images import png_bomb
+
     shared = client(served)
     images, expected = served["images"], served["expected"]
+    broken_png = png_bytes(images[0])[:60]
+    bomb = png_bomb(20000, 20000)
+    malformed = [
+        ({"images": images[:1].astype(np.float32)}, "encode_images"),
+        ({"images": images[0]}, "encode_images"),
+        ({"pixels": images[:1]}, "encode_images"),
+        ({"images": [broken_png]}, "encode_jpeg"),
+        ({"images": [bomb]}, "encode_jpeg"),
+    ]
 
     def one(i):
+        if i % 3 == 2:
+            inputs, signature = malformed[(i // 3) % len(malformed)]
+            try:
+                shared.predict(inputs, signature=signature)
+            except ServingError as e:
+                return i, e.code
+            return i, "answered"
         j = i % len(images)
-        return j, shared.predict({"images": images[j : j + 1]})["codes"]
+        if i % 3 == 1:  # the same images as encoded bytes
+            return i, shared.predict({"images": [png_bytes(images[j])]}, signature="encode_jpeg")["codes"]
+        return i, shared.predict({"images": images[j : j + 1]})["codes"]
 
     with futures.ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(one, range(200)))
-    assert len(results) == 200
-    for j, codes in results:
-        np.testing.assert_array_equal(codes[0], expected[j])
+        results = list(pool.map(one, range(1000)))
+    assert len(results) == 1000
+    for i, out in results:
+        if i % 3 == 2:
+            assert out == "INVALID_ARGUMENT", (i, out)
+        else:
+            np.testing.assert_array_equal(out[0], expected[i % len(images)])
+    np.testing.assert_array_equal(shared.predict({"images": images})["codes"], expected)
 
 
 def test_query_cli(served, tmp_path):

@@ -210,8 +210,35 @@ def load_folder(path):
             is_test.extend([root.endswith(os.sep + "test")] * len(found))
     if not paths:
         raise ValueError(f"{path!r} has class folders but no image files {IMAGE_EXTENSIONS}")
+    used = set(ids)
+    empty = [name for c, name in enumerate(class_names) if c not in used]
+    if empty:
+        raise ValueError(f"{path!r}: class folder(s) {empty} hold no image files "
+                         f"{IMAGE_EXTENSIONS}; remove them or add images")
     test_flags = np.array(is_test) if splits else None
     return FileSource(f"folder:{path}", paths, _one_hot(ids, len(class_names)), class_names, test_flags)
+
+
+def _inside_root(root, relative, where, spec_hint):
+    """The path of a list entry under the image root; an absolute path or one that
+    climbs out with `..` is refused unless the root is given as `/`."""
+    root = os.path.abspath(root)
+    full = os.path.normpath(os.path.join(root, relative))
+    if os.path.commonpath([root, full]) != root:
+        raise ValueError(
+            f"{where}: {relative!r} is outside the image root {root} (an absolute path or one "
+            f"that climbs out with '..'); to allow paths anywhere, give the root explicitly: "
+            f"{spec_hint}@/")
+    return full
+
+
+def _check_duplicates(paths, lines, list_file):
+    first = {}
+    for path, line in zip(paths, lines):
+        if path in first:
+            raise ValueError(f"{list_file}:{line}: {path!r} is listed again (first at line "
+                             f"{first[path]}); every image must appear once")
+        first[path] = line
 
 
 def _read_label_csv(list_file, root):
@@ -225,8 +252,13 @@ def _read_label_csv(list_file, root):
             raise ValueError(
                 f"{list_file}: a CSV list needs the columns file,label[,class_name]; "
                 f"missing {sorted(missing)} in header {reader.fieldnames}")
-        paths, ids, names = [], [], {}
+        paths, ids, names, lines = [], [], {}, []
         for number, row in enumerate(reader, start=2):
+            if not row.get("file") and not row.get("label"):
+                continue  # a blank line
+            if None in row:
+                raise ValueError(f"{list_file}:{number}: more columns than the header "
+                                 f"{reader.fieldnames}: {row[None]!r}")
             try:
                 class_id = int(row["label"])
             except (TypeError, ValueError):
@@ -238,11 +270,19 @@ def _read_label_csv(list_file, root):
             if names.setdefault(class_id, name) != name:
                 raise ValueError(f"{list_file}:{number}: class {class_id} is named both "
                                  f"{names[class_id]!r} and {name!r}")
-            paths.append(os.path.join(root, row["file"]))
+            paths.append(_inside_root(root, row["file"], f"{list_file}:{number}", f"list:{list_file}"))
             ids.append(class_id)
+            lines.append(number)
     if not paths:
         raise ValueError(f"list file {list_file!r} has no items")
+    _check_duplicates(paths, lines, list_file)
     num_classes = max(ids) + 1
+    missing = sorted(set(range(num_classes)) - set(ids))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise ValueError(
+            f"{list_file}: class ids must run from 0 to the number of classes - 1; the largest "
+            f"is {num_classes - 1} but no item has class {shown} (an id out of range?)")
     class_names = [names.get(c, str(c)) for c in range(num_classes)]
     return paths, _one_hot(ids, num_classes), class_names
 
@@ -251,7 +291,10 @@ def load_list(spec):
     """`file[@image_root]`: lines `relative/path.jpg 0 1 0 ...` (multi-hot labels), or
     a `.csv` with columns `file,label[,class_name]` (class ids).
 
-    The image root defaults to the list file's directory.
+    The image root defaults to the list file's directory; paths must stay inside it
+    (give `@/` to allow any path). In the plain format blank lines and lines starting
+    with `#` are skipped, and a line with a tab is split on tabs, so that paths may
+    hold spaces (`path<TAB>0 1 0`). Windows line endings are fine in both formats.
     """
     list_file, _, root = spec.partition("@")
     if not os.path.isfile(list_file):
@@ -260,12 +303,16 @@ def load_list(spec):
     if list_file.lower().endswith(".csv"):
         paths, labels, names = _read_label_csv(list_file, root)
         return FileSource(f"list:{spec}", paths, labels, names)
-    paths, rows = [], []
+    paths, rows, lines = [], [], []
     with open(list_file) as f:
         for number, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts:
+            if not line.strip() or line.lstrip().startswith("#"):
                 continue
+            if "\t" in line:
+                name, _, rest = line.rstrip("\r\n").partition("\t")
+                parts = [name] + rest.split()
+            else:
+                parts = line.split()
             try:
                 values = [float(v) for v in parts[1:]]
             except ValueError:
@@ -278,10 +325,12 @@ def load_list(spec):
                 )
             if not values:
                 raise ValueError(f"{list_file}:{number}: no labels after the path")
-            paths.append(os.path.join(root, parts[0]))
+            paths.append(_inside_root(root, parts[0], f"{list_file}:{number}", f"list:{list_file}"))
             rows.append(values)
+            lines.append(number)
     if not paths:
         raise ValueError(f"list file {list_file!r} has no items")
+    _check_duplicates(paths, lines, list_file)
     labels = (np.array(rows) > 0).astype(np.float32)
     names = [f"label{i}" for i in range(labels.shape[1])]
     return FileSource(f"list:{spec}", paths, labels, names)

@@ -166,3 +166,33 @@ def test_validation_draw_is_scored_during_training(tmp_path):
     assert 0 <= report["chance_map_all"] <= 1
     table = evaluation.format_table(report, config.eval.top_k, config.eval.radius)
     assert "validation" in table and "largest bucket" in table and "chance" in table
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--config.method=lsh"], "unknown method 'lsh'; expected one of"),
+    (["--config.bits=0"], "bits must be a positive integer, got 0"),
+    (["--config.bits=-3"], "bits must be a positive integer, got -3"),
+    (["--config.bits=1.5"], "flag --config.bits=1.5: invalid literal for int()"),
+    (["--config.train.batch_size=7", "--config.num_cpu_replicas=2"],
+     "train.batch_size=7 must be a positive multiple of the 2 replicas"),
+    (["--config.data.image_size=0"], "data.image_size must be at least 8 pixels, got 0"),
+    (["--config.train.learning_rate=0"], "train.learning_rate must be positive"),
+    (["--config.train.nosuch=2"], "--config.train.nosuch names no config field"),
+    (["--config.data.source=list:/no/such.csv"], "list file '/no/such.csv' does not exist"),
+])
+def test_bad_flags_are_one_line_errors_and_write_nothing(tmp_path, flags, message):
+    workdir = tmp_path / "w"
+    result = run_cli(["tfhash.training.train_main", f"--config={REPO}/configs/demo.py",
+                      f"--workdir={workdir}", *flags], cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not workdir.exists()
+
+
+def test_workdir_that_is_a_file_via_the_cli(tmp_path):
+    (tmp_path / "w").write_text("keep me")
+    result = run_cli(["tfhash.training.train_main", f"--config={REPO}/configs/demo.py",
+                      f"--workdir={tmp_path / 'w'}"], cwd=tmp_path)
+    assert result.returncode == 1 and "is a file, not a folder" in result.stderr
+    assert (tmp_path / "w").read_text() == "keep me"

@@ -168,6 +168,12 @@ def _validate(config, strategy):
         raise ValueError(f"train.batch_size={batch} must be a positive multiple of the {replicas} replicas")
     if config.train.epochs <= 0:
         raise ValueError(f"train.epochs must be positive, got {config.train.epochs}")
+    if config.data.image_size < 8:
+        raise ValueError(f"data.image_size must be at least 8 pixels, got {config.data.image_size}")
+    if not config.train.learning_rate > 0:
+        raise ValueError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
+    if config.eval.batch_size <= 0:
+        raise ValueError(f"eval.batch_size must be positive, got {config.eval.batch_size}")
 
 
 def make_distributed_step(model, strategy, variant=None, jit_compile=False):

@@ -70,7 +70,15 @@ def main(argv):
 def run():
     config_files.add_config_package_to_path(sys.argv)
     _define_flags()
-    app.run(main)
+    try:
+        app.run(main)
+    except AttributeError as e:  # ml_collections: --config.<field> names no field
+        field = str(e).strip("'\"")
+        named = [a.split("=", 1)[0] for a in sys.argv[1:]
+                 if a.startswith("--config.") and field in a.split("=", 1)[0].split(".")]
+        print(f"tfhash-train: error: {' '.join(named) or '--config.*'} names no config field "
+              f"({field!r} is unknown); configs/default.py lists every field", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

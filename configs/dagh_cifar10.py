@@ -16,4 +16,7 @@ def get_config():
     config.method = "dagh"
     config.model.head_batch_norm = True
     config.model.head_activation = "tanh"
+    # dagh.attention_loss stays "difference" and dagh.stage1_epochs 20, chosen on a
+    # validation draw (50 training images per class held out, 30 epochs, 32 bits, val
+    # mAP@all): difference 0.4578, contrastive 0.2342; stage 1 for 10 epochs: 0.4008
     return config

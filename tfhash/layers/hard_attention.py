@@ -2,6 +2,8 @@
 
 import keras
 
+from tfhash.layers.spatial_attention import spatial_softmax
+
 
 def straight_through_threshold(probabilities, count):
     """A hard 0/1 mask `[p >= 1 / count]` in the forward pass whose gradient is that of
@@ -30,8 +32,7 @@ class HardSpatialMask(keras.layers.Layer):
 
     def call(self, feature_map):
         shape = keras.ops.shape(feature_map)
-        logits = keras.ops.reshape(self.score(feature_map), (shape[0], -1))  # (batch, h*w)
-        probabilities = keras.ops.softmax(logits, axis=-1)
+        probabilities = spatial_softmax(self.score, feature_map)  # (batch, h*w)
         mask = straight_through_threshold(probabilities, float(feature_map.shape[1] * feature_map.shape[2]))
         out_shape = (shape[0], shape[1], shape[2], 1)
         return {"mask": keras.ops.reshape(mask, out_shape),

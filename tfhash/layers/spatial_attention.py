@@ -3,6 +3,14 @@
 import keras
 
 
+def spatial_softmax(score, feature_map):
+    """`softmax_hw(score(F))` of a `(batch, h, w, c)` feature map, flattened to
+    `(batch, h * w)`; `score` is a layer giving one logit per position."""
+    shape = keras.ops.shape(feature_map)
+    logits = keras.ops.reshape(score(feature_map), (shape[0], -1))
+    return keras.ops.softmax(logits, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="tfhash")
 class SpatialSoftmaxPooling(keras.layers.Layer):
     """`a = softmax_hw(w . F_hw + b)` over the positions of a feature map, and the
@@ -26,8 +34,7 @@ class SpatialSoftmaxPooling(keras.layers.Layer):
 
     def call(self, feature_map):
         shape = keras.ops.shape(feature_map)
-        logits = keras.ops.reshape(self.score(feature_map), (shape[0], -1))  # (batch, h*w)
-        weights = keras.ops.softmax(logits, axis=-1)
+        weights = spatial_softmax(self.score, feature_map)  # (batch, h*w)
         flat = keras.ops.reshape(feature_map, (shape[0], -1, shape[3]))  # (batch, h*w, c)
         pooled = keras.ops.einsum("bp,bpc->bc", weights, flat)
         return {"pooled": pooled, "attention": keras.ops.reshape(weights, shape[:3])}

@@ -220,6 +220,13 @@ class HashingModel(keras.Model):
             "image", self._spec().input_spec("image"), encode=self.encode_images,
             embed=self.embed_images, code_bits=self.bits)}
 
+    def text_encoder(self, embed_text):
+        """The `contract.Encoder` of a model with a text network: bag-of-words ->
+        `embed_text` -> sign codes of `self.bits` bits."""
+        return contract.Encoder("text", self._spec().input_spec("text"),
+                                encode=lambda t: codes_lib.binarize(embed_text(t)),
+                                embed=embed_text, code_bits=self.bits)
+
     def evaluation_tasks(self):
         """(query encoder, database encoder) pairs; the first is the headline."""
         return [("image", "image")]

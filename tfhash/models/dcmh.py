@@ -6,9 +6,8 @@ import tensorflow as tf
 
 from tfhash import backbones, losses, replicas
 from tfhash.layers import MemoryBank, TextMLP
-from tfhash.models import base, contract, registry
+from tfhash.models import base, registry
 from tfhash.models.dpsh import logit_scale
-from tfhash.retrieval import codes as codes_lib
 
 
 def bank_mean_with(bank_codes, local_codes):
@@ -92,10 +91,7 @@ class DCMH(base.HashingModel):
         return self.text_head(self.text_net(tf.cast(text, tf.float32)))
 
     def encoders(self):
-        text = contract.Encoder("text", self._spec().input_spec("text"),
-                                encode=lambda t: codes_lib.binarize(self.embed_text(t)),
-                                embed=self.embed_text, code_bits=self.bits)
-        return dict(super().encoders(), text=text)
+        return dict(super().encoders(), text=self.text_encoder(self.embed_text))
 
     def evaluation_tasks(self):
         return [("image", "text"), ("text", "image")]

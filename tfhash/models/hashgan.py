@@ -6,7 +6,6 @@ import tensorflow as tf
 from tfhash import backbones, losses, replicas
 from tfhash.layers import HardFeatureMask, HardSpatialMask, TextMLP
 from tfhash.models import base, contract, registry
-from tfhash.retrieval import codes as codes_lib
 
 
 @registry.register("hashgan")
@@ -142,10 +141,7 @@ class HashGAN(base.HashingModel):
         return self.text_branches(text)["attended"]
 
     def encoders(self):
-        text = contract.Encoder("text", self._spec().input_spec("text"),
-                                encode=lambda t: codes_lib.binarize(self.embed_text(t)),
-                                embed=self.embed_text, code_bits=self.bits)
-        return dict(super().encoders(), text=text)
+        return dict(super().encoders(), text=self.text_encoder(self.embed_text))
 
     def evaluation_tasks(self):
         return [("image", "text"), ("text", "image")]

@@ -3,7 +3,7 @@ trained from scratch: a linear map and a one-hidden-layer MLP over the raw pixel
 scikit-learn's digits (1,000 training items, 300 queries, 797 database items).
 
 Shows that the pairwise likelihood and the bank learn well when the inputs already
-carry class structure (README "DPSH from scratch").
+carry class structure (docs/dpsh_from_scratch.md).
 
   python benchmarks/dpsh_diagnosis.py
 """

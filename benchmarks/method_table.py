@@ -9,7 +9,8 @@ under ~/.cache/tfhash, trains one run per (method, bits, seed) with `tfhash-trai
 and configs/<method>_<dataset>.py, and writes the tables to
 benchmarks/results/<table>_table.md and into docs/results.md between its
 `<table>-table` markers (the table name is the data set's unless --table says). Finished runs (report.json with the same epochs) are
-reused, so the script can be stopped and started again.
+reused, so the script can be stopped and started again; --finished_only trains nothing
+and tables what has finished ('not run' elsewhere).
 
   python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
   python benchmarks/method_table.py --dataset=flowers17 [--bits=12,24,32,48] [--seeds=0,1,2]
@@ -136,16 +137,27 @@ def task_maps(report):
     return [block["map_all"] for block in tasks.values()]
 
 
+def finished(workdir, epochs):
+    """(report, wall seconds) of a finished run with these epochs, or None."""
+    report_path = os.path.join(workdir, "report.json")
+    wall_path = os.path.join(workdir, "wall_seconds.txt")
+    if not (os.path.exists(report_path) and os.path.exists(wall_path)):
+        return None
+    with open(report_path) as f:
+        report = json.load(f)
+    if report.get("epochs") != epochs:
+        return None
+    with open(wall_path) as f:
+        return report, float(f.read())
+
+
 def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")
-    if os.path.exists(report_path) and os.path.exists(wall_path):
-        with open(report_path) as f:
-            report = json.load(f)
-        if report.get("epochs") == epochs:
-            print(f"{method} {bits} bits: reusing {report_path}", flush=True)
-            with open(wall_path) as f:
-                return report, float(f.read())
+    done = finished(workdir, epochs)
+    if done is not None:
+        print(f"{method} {bits} bits: reusing {report_path}", flush=True)
+        return done
     command = [
         os.path.join(os.path.dirname(sys.executable), "tfhash-train"),
         f"--config={REPO}/configs/{method}_{dataset}.py", f"--workdir={workdir}",
@@ -191,15 +203,26 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
     for method in methods:
         cells = []
         for b in bits_list:
-            runs = [task_maps(results[(method, b, s)]) for s in (seeds if b == seed_bits else [0])]
+            wanted = seeds if b == seed_bits else [0]
+            runs = [task_maps(results[(method, b, s)]) for s in wanted
+                    if results.get((method, b, s)) is not None]
+            if not runs:
+                cells.append("not run")
+                continue
             per_task = list(zip(*runs))  # one tuple of seeds per task
-            cells.append(" / ".join(spread(t) if len(t) > 1 else truncated(t[0]) for t in per_task))
+            cell = " / ".join(spread(t) if len(t) > 1 else truncated(t[0]) for t in per_task)
+            if len(runs) < len(wanted):
+                cell += f" ({len(runs)} of {len(wanted)} seeds)"
+            cells.append(cell)
         lines.append(f"| {name_of(method)} | " + " | ".join(cells) + " |")
     per_method = []
     for method in methods:
-        train = [r["train_seconds"] / 60 for k, r in results.items() if k[0] == method]
+        train = [r["train_seconds"] / 60 for k, r in results.items()
+                 if k[0] == method and r is not None]
+        if not train:
+            continue
         per_method.append(f"{name_of(method)} {min(train):.1f} to {max(train):.1f}")
-    total_minutes = sum(walls.values()) / 60
+    total_minutes = sum(w for w in walls.values() if w is not None) / 60
     seed_note = ""
     if len(seeds) > 1 and seed_bits in bits_list:
         seed_note = (f"The {seed_bits}-bit column is the mean ± sample standard deviation over "
@@ -207,7 +230,10 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
                      "order and augmentation; the same split)" + (
                          "; the other columns are single runs with seed 0. "
                          if len(bits_list) > 1 else ". "))
-    tasks = list((results[(methods[0], bits_list[0], 0)].get("tasks") or {"image->image": 0}))
+    first = next((r for r in results.values() if r is not None), None)
+    if first is None:
+        raise SystemExit("no finished runs to table (run without --finished_only to train them)")
+    tasks = list((first.get("tasks") or {"image->image": 0}))
     task_note = (f"Cells: mAP@all of {' / '.join(tasks)}. " if len(tasks) > 1 else "")
     lines += [
         "",
@@ -227,7 +253,10 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
     ]
     health_bits = seed_bits if seed_bits in bits_list else bits_list[-1]
     for method in methods:
-        report = results[(method, health_bits, 0)]
+        report = results.get((method, health_bits, 0))
+        if report is None:
+            lines.append(f"| {name_of(method)} | not run | | | | | |")
+            continue
         health = report["code_health"]
         correlation = health["mean_abs_bit_correlation"]
         lines.append(
@@ -241,7 +270,9 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         "Bit balance: mean over bits of abs(2 * mean(bit) - 1) (0: every bit halves the "
         "database); largest bucket: share of the database on the most common code.",
         "",
-        f"Command: `{command}`",
+        f"Command: `{command}`" + (
+            " (cells that read 'not run' have no finished run yet; the command trains them)"
+            if any(r is None for r in results.values()) else ""),
     ]
     return "\n".join(lines)
 
@@ -258,6 +289,8 @@ def main():
     parser.add_argument("--seed_bits", type=int, default=32)
     parser.add_argument("--table", default=None,
                         help="the docs/results.md markers and results file name (default: --dataset)")
+    parser.add_argument("--finished_only", action="store_true",
+                        help="train nothing: table the finished runs, 'not run' in the other cells")
     parser.add_argument("--no_readme", action="store_true",
                         help="print the table only (docs/results.md and benchmarks/results untouched)")
     args = parser.parse_args()
@@ -285,6 +318,10 @@ def main():
             for seed in seeds if bits == args.seed_bits else [0]:
                 key = (method, bits, seed)
                 name = f"{method}_{bits}" + (f"_seed{seed}" if seed else "")
+                if args.finished_only:
+                    results[key], walls[key] = finished(
+                        os.path.join(runs_dir, name), epochs) or (None, None)
+                    continue
                 results[key], walls[key] = run_one(
                     args.dataset, method, bits, epochs, spec["source"](root),
                     os.path.join(runs_dir, name), seed)

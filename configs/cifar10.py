@@ -6,7 +6,7 @@ COMMAND:  tfhash-train --config=configs/cifar10.py --workdir=runs/cifar10_dpsh_l
           (offline: --config.data.source=folder:<extracted cifar10-jpeg>)
 EXPECTED: on its own this trains DPSH with the paper's linear hash layer, 32 bits:
           mAP@all 0.1770, 384.8 s of training on 2 CPU cores (measured with the JPEG
-          copy; README "DPSH from scratch"). configs/<method>_cifar10.py set the method. Users with internet
+          copy; docs/dpsh_from_scratch.md). configs/<method>_cifar10.py set the method. Users with internet
 get CIFAR-10 from TFDS (the default source); offline, point
 --config.data.source=folder:<dir> at an extracted copy (train/<class>/*.jpg, test/...).
 """

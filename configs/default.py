@@ -4,7 +4,7 @@ COMMAND:  tfhash-train --config=configs/default.py --workdir=runs/default
 EXPECTED: on its own this trains DPSH with the paper's linear hash layer on digits
           (300 queries, 1,000 training items, 32 bits, 30 epochs): mAP@all 0.1844,
           91.9 s of training, 1 min 44 s for the command on 2 CPU cores. That low
-          number is DPSH's collapse from scratch (README "DPSH from scratch"), not a
+          number is DPSH's collapse from scratch (docs/dpsh_from_scratch.md), not a
           setting to use; configs/demo.py is the tuned digits run.
 """
 
@@ -71,7 +71,7 @@ def get_config():
     config.dpsh.memory_bank = True  # False: pairs within the global batch only
     # the pairwise logit is max_logit * u.v / bits (6: the paper's 0.5 * u.v at 12 bits, the
     # same share of the bits at every length); 0: the paper's 0.5 * u.v, with which mAP
-    # fell from 12 to 48 bits (README "DPSH and code length"). Also DSaH's.
+    # fell from 12 to 48 bits (docs/dpsh_code_length.md). Also DSaH's.
     config.dpsh.max_logit = 6.0
 
     config.loss = ml_collections.ConfigDict()  # the pairwise losses of DPSH, DSH, DSaH
@@ -84,13 +84,13 @@ def get_config():
     config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper
 
     config.dsah = ml_collections.ConfigDict()  # also uses dpsh.quant_weight
-    # defaults chosen on the coloured-patch probe (README "DSaH"), where the margin
+    # defaults chosen on the coloured-patch probe (docs/dsah.md), where the margin
     # form and unnormalised maps did not attend
     config.dsah.saliency_loss = "semantic"  # semantic | margin
     config.dsah.margin = 1.0  # margin
     config.dsah.area_weight = 1.0  # weight of the area term in the A step (both forms)
     # area term per image: max(0, mean(S) - area_target); without a floor the masks of
-    # CIFAR-10 images shrank to 3% of the image within one epoch (README "DSaH")
+    # CIFAR-10 images shrank to 3% of the image within one epoch (docs/dsah.md)
     config.dsah.area_target = 0.5
     config.dsah.attention_every = 1  # A step every this many H steps
     config.dsah.share_backbone = False  # A reuses H's backbone (trains only its 1x1 conv)

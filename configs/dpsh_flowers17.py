@@ -3,9 +3,10 @@ default; the shared setting and the data are described in configs/flowers17.py.
 
 COMMAND:  tfhash-train --config=configs/dpsh_flowers17.py --workdir=runs/dpsh_flowers17 \
               --config.data.source=list:$HOME/.cache/tfhash/flowers17/labels.csv
-EXPECTED: mAP@all 0.1848 / 0.2495 / 0.2027 / 0.2142 at 12 / 24 / 32 / 48 bits; 2.2 to 2.5
-          min of training per run on 2 CPU cores shared with another training run
-          (measured by `python benchmarks/method_table.py --dataset=flowers17 --epochs=30`).
+EXPECTED: mAP@all 0.1848 / 0.3194 / 0.3735 ± 0.0103 / 0.3899 at 12 / 24 / 32 (seeds 0, 1, 2) /
+          48 bits; 0.9 to 1.6 min of training per run on 2 CPU cores (AMD EPYC), measured by
+          `python benchmarks/method_table.py --dataset=flowers17 --epochs=30 --methods=dpsh`
+          (docs/results.md).
 """
 
 from configs import flowers17

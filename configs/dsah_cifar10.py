@@ -5,7 +5,7 @@ configs/cifar10.py, so DSaH is compared with DPSH and DSH under the same budget.
 The hashing network H is DPSH's (memory bank, batch-normalised tanh hash layer); the
 attention network A is a second small CNN of the same widths. Saliency loss, area
 weight and floor, and mask normalisation are the defaults of configs/default.py
-(chosen on the coloured-patch probe and CIFAR-10; README "DSaH").
+(chosen on the coloured-patch probe and CIFAR-10; docs/dsah.md).
 
 COMMAND:  tfhash-train --config=configs/dsah_cifar10.py --workdir=runs/dsah_cifar10
           (offline: --config.data.source=folder:<extracted cifar10-jpeg>)
@@ -14,7 +14,9 @@ EXPECTED: mAP@all 0.2569 / 0.1982 / 0.1810 / 0.3012 at 12 / 24 / 32 / 48 bits; 1
           (measured by `python benchmarks/method_table.py --dataset=cifar10
           --epochs=30`, JPEG copy of CIFAR-10). Below DPSH (same hashing network) at
           12, 24 and 32 bits, above it at 48 bits, below DSH at every length
-          (README "DSaH on real images").
+          (docs/dsah.md, "DSaH on real images").
+          Measured before the DPSH logit fix (docs/dpsh_code_length.md), which DSaH
+          shares; not re-measured at every length since (docs/results.md has what was).
 """
 
 from configs import cifar10

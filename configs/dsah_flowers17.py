@@ -5,7 +5,7 @@ configs/flowers17.py, so DSaH is compared with DPSH and DSH under the same budge
 The hashing network H is DPSH's (memory bank, batch-normalised tanh hash layer); the
 attention network A is a second small CNN of the same widths. Saliency loss, area
 weight and floor, and mask normalisation are the defaults of configs/default.py
-(chosen on the coloured-patch probe and CIFAR-10; README "DSaH").
+(chosen on the coloured-patch probe and CIFAR-10; docs/dsah.md).
 
 COMMAND:  tfhash-train --config=configs/dsah_flowers17.py --workdir=runs/dsah_flowers17
 EXPECTED: mAP@all 0.2498 / 0.1879 / 0.1593 / 0.1299 at 12 / 24 / 32 / 48 bits; 5.0 to 5.3
@@ -14,7 +14,9 @@ EXPECTED: mAP@all 0.2498 / 0.1879 / 0.1593 / 0.1299 at 12 / 24 / 32 / 48 bits; 5
           --epochs=30`). Below DPSH (same hashing network) except at 12 bits, and far
           below DSH; the paper reports about +12% mAP over DPSH on fine-grained sets
           with pretrained networks. The maps are nearly the same centred blob for
-          every image (README "DSaH on real images").
+          every image (docs/dsah.md, "DSaH on real images").
+          Measured before the DPSH logit fix (docs/dpsh_code_length.md), which DSaH
+          shares; not re-measured at every length since (docs/results.md has what was).
 """
 
 from configs import flowers17

@@ -15,7 +15,7 @@ class HashHead(keras.layers.Layer):
       hidden_units: width of a ReLU hidden layer before the code layer; 0 for none.
       dropout: dropout rate on the hidden layer.
       batch_norm: batch-normalise the code layer's output (removes the component
-        that all codes share at initialisation; see README "DPSH from scratch").
+        that all codes share at initialisation; see docs/dpsh_from_scratch.md).
     """
 
     def __init__(self, bits, activation="linear", hidden_units=0, dropout=0.0,

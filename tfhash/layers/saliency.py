@@ -15,7 +15,7 @@ class SaliencyMask(keras.layers.Layer):
     most salient pixel of every image is kept whole. Without it the attention can
     dim a whole image by an amount that depends on its class, which separates codes
     without locating anything; that is what it learned on the coloured-patch probe
-    (benchmarks/dsah_patch_probe.py, README "DSaH"). The 1x1 conv starts with a zero
+    (benchmarks/dsah_patch_probe.py, docs/dsah.md). The 1x1 conv starts with a zero
     kernel, so the first maps are uniform: all ones when normalised.
 
     Args:

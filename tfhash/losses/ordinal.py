@@ -22,8 +22,7 @@ def ordinal_similarity(p, q):
 
 def ordinal_logits(similarity_hat, groups, max_logit):
     """`theta = max_logit * (2 s / R - 1)`: -max_logit when no group agrees, +max_logit
-    when all do (the length-normalised logit of DPSH's fix, README "DPSH and code
-    length")."""
+    when all do (the length-normalised logit of DPSH's fix, docs/dpsh_code_length.md)."""
     return max_logit * (2.0 * similarity_hat / groups - 1.0)
 
 

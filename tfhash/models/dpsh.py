@@ -13,8 +13,7 @@ def logit_scale(bits, max_logit):
 
     `max_logit` <= 0: the paper's 0.5, so two codes that agree on every bit have
     logit bits / 2, which grows with the code length. `max_logit` > 0: that logit is
-    `max_logit` at any length, `scale = max_logit / bits` (README "DPSH and code
-    length")."""
+    `max_logit` at any length, `scale = max_logit / bits` (docs/dpsh_code_length.md)."""
     return 0.5 if max_logit <= 0 else float(max_logit) / bits
 
 

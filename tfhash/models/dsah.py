@@ -26,7 +26,7 @@ class DSaH(base.HashingModel):
       against the all-ones mask.
 
     The maps are max-normalised by default (`mask_normalization`). Both defaults were
-    chosen on the coloured-patch probe (README "DSaH"): unnormalised maps, and the
+    chosen on the coloured-patch probe (docs/dsah.md): unnormalised maps, and the
     margin form, did not attend there.
 
     Args:

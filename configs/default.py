@@ -8,6 +8,8 @@ EXPECTED: on its own this trains DPSH with the paper's linear hash layer on digi
           setting to use; configs/demo.py is the tuned digits run.
 """
 
+import os
+
 import ml_collections
 
 
@@ -23,6 +25,28 @@ def small_cnn_budget(config):
     config.train.optimizer = "adam"
     config.train.learning_rate = 1e-3
     config.train.lr_schedule = "cosine"
+    return config
+
+
+def dcmh_mat_setting(folder, files, num_query, num_train):
+    """The shared setting of the DCMH-style .mat data sets (configs/mirflickr25k.py,
+    nuswide.py, iapr.py): `files` in ~/data/<folder>/, `num_query` queries and
+    `num_train` training items drawn at random, the training items also in the
+    database, 224 px with an ImageNet-pretrained VGG16, 30 epochs, batch 64."""
+    config = get_config()
+    config.bits = 32
+    root = os.path.expanduser(os.path.join("~", "data", folder))
+    config.data.source = "mat:" + ",".join(os.path.join(root, f) for f in files)
+    config.data.protocol = "fixed"
+    config.data.num_query = num_query
+    config.data.num_train = num_train
+    config.data.train_in_database = True
+    config.data.image_size = 224
+    config.model.backbone = "vgg16"
+    config.model.weights = "imagenet"
+    config.train.epochs = 30
+    config.train.batch_size = 64
+    config.eval.top_k = 1000
     return config
 
 

@@ -8,26 +8,13 @@ Not run here: the data sets are not on this machine. configs/<method>_mirflickr2
 the method (dcmh, hashgan).
 """
 
-import os
-
 from configs import default
-
-ROOT = os.path.expanduser("~/data/mirflickr25k")
 
 
 def get_config():
-    config = default.get_config()
-    config.bits = 32
-    config.data.source = "mat:" + ",".join(
-        os.path.join(ROOT, f) for f in ['mirflickr25k-iall.mat', 'mirflickr25k-yall.mat', 'mirflickr25k-lall.mat'])
-    config.data.protocol = "fixed"
-    config.data.num_query = 2000
-    config.data.num_train = 10000
-    config.data.train_in_database = True
-    config.data.image_size = 224
-    config.model.backbone = "vgg16"
-    config.model.weights = "imagenet"
-    config.train.epochs = 30
-    config.train.batch_size = 64
-    config.eval.top_k = 1000
-    return config
+    return default.dcmh_mat_setting(
+        "mirflickr25k",
+        ['mirflickr25k-iall.mat',
+         'mirflickr25k-yall.mat',
+         'mirflickr25k-lall.mat'],
+        num_query=2000, num_train=10000)

@@ -8,26 +8,13 @@ Not run here: the data sets are not on this machine. configs/<method>_nuswide.py
 the method (dcmh, hashgan).
 """
 
-import os
-
 from configs import default
-
-ROOT = os.path.expanduser("~/data/nuswide")
 
 
 def get_config():
-    config = default.get_config()
-    config.bits = 32
-    config.data.source = "mat:" + ",".join(
-        os.path.join(ROOT, f) for f in ['nus-wide-tc10-iall.mat', 'nus-wide-tc10-yall.mat', 'nus-wide-tc10-lall.mat'])
-    config.data.protocol = "fixed"
-    config.data.num_query = 2100
-    config.data.num_train = 10500
-    config.data.train_in_database = True
-    config.data.image_size = 224
-    config.model.backbone = "vgg16"
-    config.model.weights = "imagenet"
-    config.train.epochs = 30
-    config.train.batch_size = 64
-    config.eval.top_k = 1000
-    return config
+    return default.dcmh_mat_setting(
+        "nuswide",
+        ['nus-wide-tc10-iall.mat',
+         'nus-wide-tc10-yall.mat',
+         'nus-wide-tc10-lall.mat'],
+        num_query=2100, num_train=10500)

@@ -102,3 +102,28 @@ def test_workdir_that_is_a_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"workdir .*notes.txt is a file, not a folder"):
         loop.train(tiny_config(), str(path))
     assert path.read_text() == "mine"
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_read_only_workdir_is_a_clear_error(tmp_path, monkeypatch, exists):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    workdir = folder / "run" if not exists else folder
+    os.chmod(folder, 0o555)
+    try:
+        if os.geteuid() == 0:
+            # root writes through permission bits: a read-only file system's answer instead
+            real_open = open
+
+            def read_only_open(path, *args, **kwargs):
+                if str(path).startswith(str(folder)) and args and "w" in args[0]:
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+                return real_open(path, *args, **kwargs)
+
+            monkeypatch.setattr("builtins.open", read_only_open)
+        with pytest.raises(ValueError, match=r"workdir .*cannot be written \(.*\); give a folder"):
+            loop.train(tiny_config(), str(workdir))
+        monkeypatch.undo()
+        assert os.listdir(folder) == []  # nothing written, no probe left
+    finally:
+        os.chmod(folder, 0o755)

@@ -221,6 +221,23 @@ def _validate_epoch(model, config, source, split, workdir, writer, epoch, steps)
                  time.time() - start)
 
 
+def _check_writable(workdir):
+    """Proves that the workdir (or, when it does not exist yet, the nearest folder
+    above it that exists) can be written, with a probe file removed again, so a
+    read-only folder is one clear error before any work; creates nothing."""
+    folder = os.path.abspath(workdir)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    probe = os.path.join(folder, f".tfhash-write-probe-{os.getpid()}")
+    try:
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"workdir {workdir} cannot be written ({error.strerror} in {folder}); "
+                         "give a folder this user can write to") from None
+
+
 def train(config, workdir, source=None):
     """Trains (resuming from the workdir's last checkpoint) and returns
     `(model, source, split, stats)`."""
@@ -230,13 +247,14 @@ def train(config, workdir, source=None):
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise ValueError(f"workdir {workdir} is a file, not a folder; give a new or existing folder")
     config_files.check_config(config, workdir)
+    if chief:
+        _check_writable(workdir)
     _set_pixel_limit(config)
     source = source or data_lib.load_source(config.data.source, config.data.image_size)
     # Only the chief writes the workdir; the other workers draw the same split (it
     # depends on the data and the config only) or read the chief's.
     split = data_lib.resolve_split(source, config.data, workdir, write=chief)
     if chief:
-        os.makedirs(workdir, exist_ok=True)
         config_files.save_config(config, workdir)
     train_data = data_lib.TrainData(
         source, split.train, config.data.image_size, config.train.batch_size, config.seed,

@@ -142,6 +142,7 @@ def get_config():
     config.dagh.mask_units = 64  # channels of the mask's 3x3 conv
     config.dagh.second_widths = ()  # network 2's small-CNN widths (empty: model.widths)
     config.dagh.eval_stream = 2  # the stream whose codes are the "image" encoder
+    config.dagh.second_init = "scratch"  # scratch | stream1 (network 2 starts as network 1)
 
     config.dcmh = ml_collections.ConfigDict()  # also uses dpsh.max_logit, loss.similarity
     config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)

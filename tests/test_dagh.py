@@ -2,6 +2,7 @@
 serialisation and the export of either stream."""
 
 import os
+import types
 
 import keras
 import numpy as np
@@ -33,8 +34,9 @@ def test_bitwise_cross_entropy_matches_numpy(rng):
 def make(strategy=None, **kwargs):
     with (strategy or tf.distribute.get_strategy()).scope():
         keras.utils.set_random_seed(9)
+        second = kwargs.pop("second_backbone", None) or backbones.SmallCNN((4,), 1)
         model = models.DAgH(backbones.SmallCNN((4, 8), 1), 12, num_train=16, num_classes=3,
-                            second_backbone=backbones.SmallCNN((4,), 1), stage1_epochs=1,
+                            second_backbone=second, stage1_epochs=1,
                             head_batch_norm=True, head_activation="tanh", **kwargs)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 2)
@@ -175,3 +177,51 @@ def test_keras_round_trip_and_bad_settings(tmp_path, rng):
         loop.train(config(**{"dagh.stage1_epochs": 3}), str(tmp_path / "w"))
     with pytest.raises(ValueError, match="attention_loss"):
         make(attention_loss="kl")
+
+
+def test_second_init_stream1_makes_network2_network1_without_its_mask(rng):
+    model = make(second_init="stream1", second_backbone=backbones.SmallCNN((4, 8), 1))
+    for _ in range(3):  # batch-norm moving statistics away from their initial values
+        model.train_step(batch_of(rng), 1)
+    norm = model.head.norm
+    assert not np.allclose(norm.moving_mean.numpy(), 0)
+    model.copy_stream1_into_stream2()
+    images = batch_of(rng)["image"]
+    # reference: network 1's code layer and batch norm by hand, on the unattended map
+    features = model.backbone(images)["features"].numpy()
+    pre = features @ model.head.code.kernel.numpy()
+    pre = ((pre - norm.moving_mean.numpy()) / np.sqrt(norm.moving_variance.numpy() + norm.epsilon)
+           * norm.gamma.numpy() + norm.beta.numpy())
+    logits = model.stream2(images).numpy()
+    np.testing.assert_allclose(logits, pre, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.tanh(logits), model.stream1(images)["plain"].numpy(),
+                               rtol=1e-4, atol=1e-4)
+    for a, b in zip(model.backbone.weights, model.second_backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_second_init_refuses_networks_of_different_shapes():
+    model = make(second_init="stream1")  # network 2: a narrower backbone
+    with pytest.raises(ValueError, match="second_widths"):
+        model.copy_stream1_into_stream2()
+    with pytest.raises(ValueError, match="second_init"):
+        make(second_init="network1")
+    with pytest.raises(ValueError, match="hidden layer"):
+        make(second_init="stream1", hidden_units=8)
+
+
+def test_second_init_stream1_happens_at_the_stage_boundary(rng):
+    model = make(second_init="stream1", second_backbone=backbones.SmallCNN((4, 8), 1))
+    images = rng.uniform(0, 255, size=(16, 16, 16, 3)).astype(np.float32)
+
+    def train_pass(batch_size):
+        yield {"image": tf.constant(images), "index": tf.range(16, dtype=tf.int64)}
+
+    context = types.SimpleNamespace(train_pass=train_pass, workdir=None)
+    model.on_epoch_begin(0, context)  # stage 1: network 2 untouched
+    assert not np.array_equal(model.backbone.weights[0].numpy(), model.second_backbone.weights[0].numpy())
+    model.on_epoch_begin(1, context)  # the boundary: guided codes, then the copy
+    for a, b in zip(model.backbone.weights, model.second_backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(np.sign(model.stream2(images).numpy()),
+                                  np.sign(model.stream1(images)["plain"].numpy()))

@@ -17,6 +17,7 @@ from tfhash.retrieval import codes as codes_lib
 
 ATTENTION_LOSSES = ("difference", "contrastive")
 GUIDED_CODES_FILE = "guided_codes.npz"
+SECOND_INITS = ("scratch", "stream1")
 
 
 @registry.register("dagh")
@@ -58,6 +59,10 @@ class DAgH(base.HashingModel):
       mask_units: channels of the mask's 3x3 conv.
       eval_stream: 2 or 1, the stream whose codes are the "image" encoder (and what is
         exported).
+      second_init: "scratch" (the paper: network 2 starts from its own initial
+        weights) or "stream1" (at the stage boundary network 2 becomes network 1
+        without its mask, `copy_stream1_into_stream2`; needs the same backbone; our
+        departure, for backbones trained from scratch: docs/results.md "DAgH").
 
     Reference: Yang, Osolo Ian, Sun, Long, "Deep Attention-guided Hashing", arXiv
     1812.01404 / IEEE Access 2019. The losses' exact forms are our reconstruction
@@ -69,8 +74,13 @@ class DAgH(base.HashingModel):
     def __init__(self, backbone, bits, num_train, num_classes, second_backbone, stage1_epochs=20,
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
                  attention_weight=1.0, margin=1.0, residual_attention=True, mask_units=64,
-                 eval_stream=2, **kwargs):
+                 eval_stream=2, second_init="scratch", **kwargs):
         super().__init__(backbone, bits, **kwargs)
+        if second_init not in SECOND_INITS:
+            raise ValueError(f"second_init must be one of {SECOND_INITS}, got {second_init!r}")
+        if second_init == "stream1" and self.hidden_units:
+            raise ValueError("second_init='stream1' needs a hash head without a hidden layer "
+                             f"(model.hidden_units={self.hidden_units})")
         if attention_loss not in ATTENTION_LOSSES:
             raise ValueError(f"attention_loss must be one of {ATTENTION_LOSSES}, got {attention_loss!r}")
         if int(stage1_epochs) < 1:
@@ -87,6 +97,7 @@ class DAgH(base.HashingModel):
         self.attention_loss, self.attention_weight = attention_loss, float(attention_weight)
         self.margin, self.residual_attention = float(margin), bool(residual_attention)
         self.mask_units, self.eval_stream = int(mask_units), int(eval_stream)
+        self.second_init = second_init
         self.mask = FeatureMask(self.mask_units, self.residual_attention, name="mask")
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.second_head = keras.layers.Dense(self.bits, name="second_head")
@@ -105,6 +116,11 @@ class DAgH(base.HashingModel):
             raise ValueError(f"dagh.stage1_epochs={section.stage1_epochs} must leave epochs for "
                              f"stage 2 (train.epochs={config.train.epochs})")
         second = config.model.to_dict()
+        if (section.second_init == "stream1" and section.second_widths
+                and tuple(section.second_widths) != tuple(config.model.widths)):
+            raise ValueError(f"dagh.second_init='stream1' needs network 2's backbone to be network "
+                             f"1's: dagh.second_widths={tuple(section.second_widths)} differs from "
+                             f"model.widths={tuple(config.model.widths)}")
         if section.second_widths:
             second["widths"] = tuple(section.second_widths)
         return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
@@ -115,7 +131,8 @@ class DAgH(base.HashingModel):
                    max_logit=config.dpsh.max_logit, attention_loss=section.attention_loss,
                    attention_weight=section.attention_weight, margin=section.margin,
                    residual_attention=section.residual_attention, mask_units=section.mask_units,
-                   eval_stream=section.eval_stream, **cls.common_args(config))
+                   eval_stream=section.eval_stream, second_init=section.second_init,
+                   **cls.common_args(config))
 
     # -- networks -------------------------------------------------------------------
     def build_networks(self, spec):
@@ -199,7 +216,32 @@ class DAgH(base.HashingModel):
             self.guided_ready.assign(1)
             if context.workdir:
                 write_guided_codes(os.path.join(context.workdir, GUIDED_CODES_FILE), guided)
+            if self.second_init == "stream1":
+                self.copy_stream1_into_stream2()
         self.stage.assign(2 if epoch >= self.stage1_epochs else 1)
+
+    def copy_stream1_into_stream2(self):
+        """Network 2 becomes network 1 without its mask: the backbone's weights, and the
+        hash head's code layer with its batch norm (moving statistics) folded into
+        network 2's dense layer, so `sign(stream2(x))` are network 1's codes of the
+        unattended feature map. Needs the same backbone for both networks."""
+        source, target = self.backbone.weights, self.second_backbone.weights
+        shapes = [tuple(v.shape) for v in source], [tuple(v.shape) for v in target]
+        if shapes[0] != shapes[1]:
+            raise ValueError("dagh.second_init='stream1' needs network 2's backbone to be network "
+                             "1's (leave dagh.second_widths empty); their weights differ in shape")
+        for to, frm in zip(target, source):
+            to.assign(frm)
+        kernel = self.head.code.kernel
+        bias = self.head.code.bias if self.head.code.use_bias else tf.zeros([self.bits])
+        if self.head.norm is not None:
+            norm = self.head.norm
+            scale = tf.math.rsqrt(norm.moving_variance + norm.epsilon)
+            scale = scale * (norm.gamma if norm.scale else 1.0)
+            shift = norm.beta if norm.center else 0.0
+            kernel, bias = kernel * scale, (bias - norm.moving_mean) * scale + shift
+        self.second_head.kernel.assign(kernel)
+        self.second_head.bias.assign(bias)
 
     def step_variant(self, step):
         return int(self.stage.numpy())
@@ -255,7 +297,7 @@ class DAgH(base.HashingModel):
             max_logit=self.max_logit, attention_loss=self.attention_loss,
             attention_weight=self.attention_weight, margin=self.margin,
             residual_attention=self.residual_attention, mask_units=self.mask_units,
-            eval_stream=self.eval_stream)
+            eval_stream=self.eval_stream, second_init=self.second_init)
         return config
 
     @classmethod

@@ -5,12 +5,13 @@ of the 30 epochs, stage 2 (a second small CNN learning the guided codes) for the
 10, so DAgH trains within the same total epochs as the other methods. Codes: network 2.
 
 COMMAND:  tfhash-train --config=configs/dagh_cifar10.py --workdir=runs/dagh_cifar10
-EXPECTED: mAP@all 0.4546 (network 2, the default codes) / 0.5027 (network 1) at 32 bits
-          (seed 0; chance 0.1001; DPSH 0.5007 ± 0.0066 over 3 seeds); 9.0 min of training on
-          2 CPU cores (AMD EPYC, shared with another run), measured by `python
-          benchmarks/method_table.py --dataset=cifar10 --methods=dpsh,dsh,dsah,doh,dagh`
-          (JPEG copy of CIFAR-10; other lengths and seeds not run in this session;
-          docs/results.md).
+EXPECTED: mAP@all, network 2 (the default codes) / network 1: 0.4312 / 0.4663, 0.4507 /
+          0.4894, 0.4601 ± 0.0052 / 0.5016 ± 0.0120 (seeds 0, 1, 2), 0.4754 / 0.5175 at 12 /
+          24 / 32 / 48 bits (chance 0.1001; DPSH 0.4615 / 0.4981 / 0.5007 ± 0.0066 / 0.5102:
+          network 2 below it at every length, network 1 level with it); 8.6 to 9.9 min of
+          training per run on 2 CPU cores (AMD EPYC, shared with other runs), measured by
+          `python benchmarks/method_table.py --dataset=cifar10
+          --methods=dpsh,dsh,dsah,doh,dagh` (JPEG copy of CIFAR-10; docs/results.md, "DAgH").
 """
 
 from configs import cifar10

@@ -4,10 +4,10 @@ DSaH under the same budget. Two small CNNs (global stream, local FCN stream), K 
 (plain binary codes), fusion batch-normalised.
 
 COMMAND:  tfhash-train --config=configs/doh_cifar10.py --workdir=runs/doh_cifar10
-EXPECTED: mAP@all 0.5612 / 0.5997 / 0.5940 at 12 / 24 / 32 bits (seed 0; chance 0.1001),
-          above the best baseline, DPSH, at each (0.4615 / 0.4981 / 0.5007 ± 0.0066); 48
-          bits and seeds not run in this session; 14.7 to 18.3 min of training per run on
-          2 CPU cores (AMD EPYC, shared with another run), measured by `python
+EXPECTED: mAP@all 0.5612 / 0.5997 / 0.5978 ± 0.0036 / 0.6215 at 12 / 24 / 32 (seeds 0, 1, 2) /
+          48 bits (chance 0.1001), above the best baseline, DPSH, at every length (0.4615 /
+          0.4981 / 0.5007 ± 0.0066 / 0.5102); 14.0 to 18.3 min of training per run on 2 CPU
+          cores (AMD EPYC, shared with another run), measured by `python
           benchmarks/method_table.py --dataset=cifar10 --methods=dpsh,dsh,dsah,doh,dagh`
           (JPEG copy of CIFAR-10; docs/results.md).
 """

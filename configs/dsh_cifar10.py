@@ -3,10 +3,11 @@ setting is in configs/cifar10.py.
 
 COMMAND:  tfhash-train --config=configs/dsh_cifar10.py --workdir=runs/dsh_cifar10
           (offline: --config.data.source=folder:<extracted cifar10-jpeg>)
-EXPECTED: mAP@all 0.3331 / 0.3725 / 0.3989 / 0.4055 at 12 / 24 / 32 / 48 bits; 7.1 to 10.4
-          min of training per run on 2 CPU cores, partly shared with other work (measured by
-          `python benchmarks/method_table.py --dataset=cifar10 --epochs=30`, JPEG copy of CIFAR-10).
-          Re-run at 32 bits, seed 0, with the current code: 0.3989 (docs/results.md).
+EXPECTED: mAP@all 0.3331 / 0.3725 / 0.3840 ± 0.0130 / 0.4055 at 12 / 24 / 32 (seeds 0, 1, 2) /
+          48 bits (chance 0.1001); 6.9 to 8.4 min of training per run on 2 CPU cores (AMD
+          EPYC, shared with another run), measured by `python benchmarks/method_table.py
+          --dataset=cifar10 --methods=dpsh,dsh,dsah,doh,dagh` (JPEG copy of CIFAR-10;
+          docs/results.md). Below DPSH at every length.
 """
 
 from configs import cifar10

@@ -200,10 +200,13 @@ def test_second_init_stream1_makes_network2_network1_without_its_mask(rng):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_second_init_refuses_networks_of_different_shapes():
-    model = make(second_init="stream1")  # network 2: a narrower backbone
+def test_second_init_refuses_networks_of_different_shapes(tmp_path):
+    with pytest.raises(ValueError, match="second_widths"):  # refused when built, before training
+        make(second_init="stream1")  # network 2: a narrower backbone
     with pytest.raises(ValueError, match="second_widths"):
-        model.copy_stream1_into_stream2()
+        loop.train(config(**{"dagh.second_init": "stream1", "dagh.second_widths": (4,)}),
+                   str(tmp_path / "w"))
+    assert not os.path.exists(tmp_path / "w" / "checkpoints")
     with pytest.raises(ValueError, match="second_init"):
         make(second_init="network1")
     with pytest.raises(ValueError, match="hidden layer"):

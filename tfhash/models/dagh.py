@@ -116,11 +116,6 @@ class DAgH(base.HashingModel):
             raise ValueError(f"dagh.stage1_epochs={section.stage1_epochs} must leave epochs for "
                              f"stage 2 (train.epochs={config.train.epochs})")
         second = config.model.to_dict()
-        if (section.second_init == "stream1" and section.second_widths
-                and tuple(section.second_widths) != tuple(config.model.widths)):
-            raise ValueError(f"dagh.second_init='stream1' needs network 2's backbone to be network "
-                             f"1's: dagh.second_widths={tuple(section.second_widths)} differs from "
-                             f"model.widths={tuple(config.model.widths)}")
         if section.second_widths:
             second["widths"] = tuple(section.second_widths)
         return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
@@ -140,6 +135,8 @@ class DAgH(base.HashingModel):
         attended = self.mask(self.backbone(images)["feature_map"])["attended"]
         self.head(self.pool(attended))
         self.second_head(self.second_backbone(images)["features"])
+        if self.second_init == "stream1":
+            self._check_same_backbones()
 
     def networks(self):
         first = (self.backbone.trainable_variables + self.mask.trainable_variables
@@ -220,17 +217,20 @@ class DAgH(base.HashingModel):
                 self.copy_stream1_into_stream2()
         self.stage.assign(2 if epoch >= self.stage1_epochs else 1)
 
+    def _check_same_backbones(self):
+        shapes = ([tuple(v.shape) for v in self.backbone.weights],
+                  [tuple(v.shape) for v in self.second_backbone.weights])
+        if shapes[0] != shapes[1]:
+            raise ValueError("dagh.second_init='stream1' needs network 2's backbone to be network "
+                             "1's (leave dagh.second_widths empty); their weights differ in shape")
+
     def copy_stream1_into_stream2(self):
         """Network 2 becomes network 1 without its mask: the backbone's weights, and the
         hash head's code layer with its batch norm (moving statistics) folded into
         network 2's dense layer, so `sign(stream2(x))` are network 1's codes of the
         unattended feature map. Needs the same backbone for both networks."""
-        source, target = self.backbone.weights, self.second_backbone.weights
-        shapes = [tuple(v.shape) for v in source], [tuple(v.shape) for v in target]
-        if shapes[0] != shapes[1]:
-            raise ValueError("dagh.second_init='stream1' needs network 2's backbone to be network "
-                             "1's (leave dagh.second_widths empty); their weights differ in shape")
-        for to, frm in zip(target, source):
+        self._check_same_backbones()
+        for to, frm in zip(self.second_backbone.weights, self.backbone.weights):
             to.assign(frm)
         kernel = self.head.code.kernel
         bias = self.head.code.bias if self.head.code.use_bias else tf.zeros([self.bits])

@@ -51,7 +51,8 @@ def tiny_config(**overrides):
 def train_until_killed(config, workdir, monkeypatch, epoch, step):
     """Runs `loop.train` and stops it (KeyboardInterrupt) right after step `step` of the
     0-based epoch `epoch`, where a kill would stop it: the steps of that epoch are
-    lost, its checkpoint is never written."""
+    lost, its checkpoint is never written. Returns the epochs the workdir's last
+    checkpoint holds."""
     from tfhash.training import loop
 
     original = loop._check_finite
@@ -65,3 +66,61 @@ def train_until_killed(config, workdir, monkeypatch, epoch, step):
     with pytest.raises(KeyboardInterrupt):
         loop.train(config, str(workdir))
     monkeypatch.setattr(loop, "_check_finite", original)
+    return checkpointed_epochs(workdir)
+
+
+def checkpointed_epochs(workdir):
+    """The number of the workdir's latest checkpoint (the epochs it holds); 0 if none."""
+    latest = tf.train.latest_checkpoint(os.path.join(str(workdir), "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
+def resume(config, workdir, monkeypatch, source=None):
+    """Reruns `loop.train` in a workdir that holds checkpoints and checks that it
+    resumed: the first step it runs is step 1 of the epoch after the last checkpoint
+    (a rerun that ignored the checkpoint would start again at epoch 1, and being
+    deterministic could still end with the same weights). Returns the model."""
+    from tfhash.training import loop
+
+    done = checkpointed_epochs(workdir)
+    assert done > 0, f"{workdir} has no checkpoint to resume from"
+    steps = []
+    original = loop._check_finite
+
+    def record(logs, at_epoch, at_step, manager):
+        steps.append((at_epoch, at_step))
+        original(logs, at_epoch, at_step, manager)
+
+    monkeypatch.setattr(loop, "_check_finite", record)
+    try:
+        model, *_ = loop.train(config, str(workdir), source)
+    finally:
+        monkeypatch.setattr(loop, "_check_finite", original)
+    if done < config.train.epochs:
+        assert steps and steps[0] == (done, 1), (
+            f"the rerun started at (epoch, step) {steps[:1]}, not at step 1 of epoch {done} "
+            f"(0-based) after the checkpoint of epoch {done}: it did not resume")
+    else:
+        assert not steps, f"every epoch was checkpointed, yet the rerun trained {len(steps)} steps"
+    return model
+
+
+def separable_source(classes=4, per_class=30, size=16, seed=0):
+    """An in-memory source that any hashing network separates in a few steps: class c
+    is a top half of one colour and a bottom half of another (both from a fixed
+    palette), with pixel noise. For tests that check that training learned."""
+    from tfhash.data import sources
+
+    palette = np.array([[230, 40, 40], [40, 200, 40], [40, 40, 230], [220, 220, 40],
+                        [200, 40, 200], [40, 210, 210], [240, 240, 240], [20, 20, 20]], np.float32)
+    if classes > len(palette):
+        raise ValueError(f"at most {len(palette)} classes")
+    draw = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(classes), per_class)
+    images = np.empty((len(ids), size, size, 3), np.float32)
+    images[:, : size // 2] = palette[ids][:, None, None, :]
+    images[:, size // 2:] = palette[(ids + 3) % len(palette)][:, None, None, :]
+    images += draw.normal(0.0, 25.0, images.shape)
+    images = np.clip(np.round(images), 0, 255).astype(np.uint8)
+    labels = np.eye(classes, dtype=np.float32)[ids]
+    return sources.ArraySource("separable", images, labels, [f"class{c}" for c in range(classes)])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_config, train_until_killed
+from tests.conftest import resume, tiny_config, train_until_killed
 from tfhash import backbones, data, export, losses, models, replicas, retrieval
 from tfhash.training import evaluation, loop
 
@@ -206,7 +206,7 @@ def test_unused_network_is_built_checkpointed_and_resumes_bit_exactly(tmp_path, 
     assert any(np.abs(v.numpy()).sum() > 0 for v in straight.optimizers["spare"].variables
                if "spare" in v.path)
     train_until_killed(config, tmp_path / "resumed", monkeypatch, epoch=1, step=2)
-    resumed, *_ = loop.train(config, str(tmp_path / "resumed"))
+    resumed = resume(config, tmp_path / "resumed", monkeypatch)
     assert_same_state(all_state(straight), all_state(resumed))
 
 
@@ -226,7 +226,7 @@ def test_two_stage_method_resumes_in_the_right_stage(tmp_path, monkeypatch):
     # stage 2 (mid-epoch, after step 2 of epoch 3)
     for name, (epoch, step) in (("between", (1, 1)), ("inside", (2, 2))):
         train_until_killed(config, tmp_path / name, monkeypatch, epoch, step)
-        resumed, *_ = loop.train(config, str(tmp_path / name))
+        resumed = resume(config, tmp_path / name, monkeypatch)
         assert_same_state(all_state(straight), all_state(resumed))
     # the guided codes come from the un-augmented ordered pass: the same pass by hand
     model, source, split, _ = loop.restore_for_eval(config, str(tmp_path / "straight"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_config, train_until_killed
+from tests.conftest import resume, separable_source, tiny_config, train_until_killed
 from tfhash import backbones, export, losses, models, retrieval
 from tfhash.models import dagh as dagh_lib
 from tfhash.training import loop
@@ -133,7 +133,7 @@ def test_stage_boundary_resume_and_guided_codes(tmp_path, monkeypatch):
     # killed right after the boundary (B computed, not yet checkpointed) and inside stage 2
     for name, (epoch, step) in (("boundary", (1, 1)), ("stage2", (2, 2))):
         train_until_killed(config(), tmp_path / name, monkeypatch, epoch, step)
-        resumed, *_ = loop.train(config(), str(tmp_path / name))
+        resumed = resume(config(), tmp_path / name, monkeypatch)
         for a, b in zip(straight.weights, resumed.weights):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     damaged = dict(np.load(path))
@@ -145,11 +145,15 @@ def test_stage_boundary_resume_and_guided_codes(tmp_path, monkeypatch):
 
 def test_report_scores_both_streams_and_export_picks_one(tmp_path):
     workdir = str(tmp_path / "run")
-    report = loop.train_and_evaluate(config(**{"train.epochs": 2}), workdir)
+    settings = {"train.epochs": 2, "data.query_per_class": 5, "data.train_per_class": 20}
+    report = loop.train_and_evaluate(config(**settings), workdir, source=separable_source())
     assert list(report["tasks"]) == ["image->image", "image_stream1->image_stream1"]
     for block in report["tasks"].values():
-        assert "code_health" in block and 0 <= block["map_all"] <= 1
-    model, source, split, _ = loop.restore_for_eval(config(**{"train.epochs": 2}), workdir)
+        assert "code_health" in block
+        # both streams learned (network 2 about 0.52, network 1 0.74; chance 0.29)
+        assert block["map_all"] > block["chance_map_all"] + 0.1, block
+    model, source, split, _ = loop.restore_for_eval(config(**settings), workdir,
+                                                    source=separable_source())
     images = source.array[split.query[:4]]
     stream2 = model.encoders()["image"].encode(images).numpy()
     stream1 = model.encoders()["image_stream1"].encode(images).numpy()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, tiny_config, train_until_killed
+from tests.conftest import REPO, resume, tiny_config, train_until_killed
 from tfhash import backbones, models, retrieval
 from tfhash.losses import ordinal
 from tfhash.training import loop
@@ -157,7 +157,7 @@ def test_resume_mid_run_with_the_temperature_schedule(tmp_path, monkeypatch):
     assert float(straight.temperature.numpy()) == pytest.approx(0.1)  # tau_end at the last epoch
     assert straight.temperature_at(1, 3) == pytest.approx(np.sqrt(0.1))
     train_until_killed(config, tmp_path / "resumed", monkeypatch, epoch=1, step=2)
-    resumed, *_ = loop.train(config, str(tmp_path / "resumed"))
+    resumed = resume(config, tmp_path / "resumed", monkeypatch)
     for a, b in zip(straight.weights, resumed.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 

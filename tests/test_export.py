@@ -179,3 +179,37 @@ def test_export_cli(trained, tmp_path):
          f"--export_dir={tmp_path}", "--version=1"],
         capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_export_codes_equal_the_reports_on_resized_images(tmp_path):
+    """On a folder whose images all need resizing (none is 16 x 16), the exported
+    model's codes of the raw files (`encode_jpeg`) and of their raw pixels
+    (`encode_images`, any size) equal the codes evaluation wrote to codes.npz: one
+    preprocessing, whichever path an image takes."""
+    rng = np.random.default_rng(3)
+    sizes = [(23, 31), (40, 40), (11, 19), (64, 48)]
+    for c in range(3):
+        os.makedirs(tmp_path / "photos" / f"class{c}")
+        for i in range(12):
+            h, w = sizes[i % len(sizes)]
+            image = rng.integers(0, 60, size=(h, w, 3)).astype(np.uint8)
+            image[..., c] += 150  # the class is the dominant colour
+            Image.fromarray(image).save(tmp_path / "photos" / f"class{c}" / f"{i:02d}.png")
+    config = tiny_config(**{"data.source": f"folder:{tmp_path / 'photos'}", "train.epochs": 1,
+                            "data.query_per_class": 3, "data.train_per_class": 6,
+                            "train.batch_size": 6})
+    workdir = str(tmp_path / "run")
+    loop.train_and_evaluate(config, workdir)
+    codes = np.load(os.path.join(workdir, "codes.npz"))
+    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    path = export.export(model, str(tmp_path / "export"))
+    loaded = tf.saved_model.load(path)
+    files = [str(source.paths[i]) for i in codes["db_items"]]
+    blobs = [open(f, "rb").read() for f in files]
+    by_bytes = loaded.signatures["encode_jpeg"](images=tf.constant(blobs))["codes"].numpy()
+    np.testing.assert_array_equal(by_bytes, codes["db_codes"])
+    for i, f in enumerate(files):  # raw pixels of each size, one request each
+        pixels = np.asarray(Image.open(f).convert("RGB"))[None]
+        assert pixels.shape[1:3] != (16, 16)
+        out = loaded.signatures["encode_images"](images=tf.constant(pixels))["codes"].numpy()
+        np.testing.assert_array_equal(out[0], codes["db_codes"][i], err_msg=f)

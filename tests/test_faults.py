@@ -31,6 +31,56 @@ def trained(tmp_path_factory):
     return config, workdir, report
 
 
+def fail_writes_to(monkeypatch, name):
+    """Atomic writes of files called `name` (only those) fail like a full disk when
+    they sync their data; every other write goes through."""
+    real_fsync = atomic.os.fsync
+
+    def fsync(fd):
+        target = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        if target.startswith(f"{name}.tmp-"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+
+
+def _writers(config, workdir):
+    """File name -> a call that writes that file of the workdir (anew)."""
+    model, source, split, stats = loop.restore_for_eval(config, str(workdir))
+    from tfhash.models import dagh
+    from tfhash.training import config_files
+
+    guided = np.sign(np.random.default_rng(0).normal(size=(len(split.train), 12))).astype(np.float32)
+    return {
+        "split.json": lambda: data.save_split(split, str(workdir / "split.json")),
+        "config.json": lambda: config_files.save_config(config, str(workdir)),
+        "validation.json": lambda: evaluation.record_validation(str(workdir), 7, 0.25),
+        "codes.npz": lambda: evaluation.evaluate(model, config, source, split, str(workdir), stats),
+        "report.json": lambda: evaluation.evaluate(model, config, source, split, str(workdir), stats),
+        "guided_codes.npz": lambda: dagh.write_guided_codes(str(workdir / "guided_codes.npz"), guided),
+    }
+
+
+@pytest.mark.parametrize("name", ["split.json", "config.json", "validation.json", "codes.npz",
+                                  "report.json", "guided_codes.npz"])
+def test_each_workdir_file_is_all_or_nothing(trained, monkeypatch, name):
+    """A failed write of one file, and of that file alone, fails with its name and
+    leaves its previous version byte for byte, with no half-written file beside it."""
+    config, workdir, _ = trained
+    writers = _writers(config, workdir)
+    if not (workdir / name).exists():  # a first version to keep
+        writers[name]()
+    before = (workdir / name).read_bytes()
+    fail_writes_to(monkeypatch, name)
+    with pytest.raises(OSError, match=rf"No space left on device: could not write .*{name}; "
+                                      r"the previous version is kept"):
+        writers[name]()
+    monkeypatch.undo()
+    assert (workdir / name).read_bytes() == before
+    assert not [n for n in os.listdir(workdir) if ".tmp-" in n]  # no half-written file left
+
+
 def test_split_and_report_keep_their_previous_version(trained, monkeypatch):
     config, workdir, report = trained
     split_before = (workdir / "split.json").read_bytes()

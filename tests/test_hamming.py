@@ -39,17 +39,43 @@ def test_topk_matches_numpy_with_ties(rng, k):
     np.testing.assert_array_equal(idx.numpy(), ref_i)
 
 
-def test_blocked_paths_match_single_block(rng, monkeypatch):
-    q = rng.integers(0, 8, size=(37, 3), dtype=np.uint8)
-    d = rng.integers(0, 8, size=(301, 3), dtype=np.uint8)
+def blocked_inputs(rng):
+    # few distinct values: ties everywhere, so a merge that breaks them wrongly shows
+    return (rng.integers(0, 8, size=(37, 3), dtype=np.uint8),
+            rng.integers(0, 8, size=(301, 3), dtype=np.uint8))
+
+
+def test_blocked_stock_paths_match_numpy(rng, monkeypatch):
+    """The stock functions themselves, with blocks so small that every query block and
+    every database block boundary is crossed (the custom op never reads these sizes)."""
+    q, d = blocked_inputs(rng)
     ref_d, ref_i = numpy_topk(q, d, 20)
     monkeypatch.setattr(hamming, "_BLOCK_BYTES", 8 * 50)  # query blocks of 1..8 rows
-    np.testing.assert_array_equal(retrieval.hamming_distance(q, d).numpy(), numpy_distance(q, d))
+    np.testing.assert_array_equal(hamming.stock_hamming_distance(q, d).numpy(), numpy_distance(q, d))
     # database blocks of 64 codes: the merge across blocks must keep ties by index
     monkeypatch.setattr(hamming, "_DB_BLOCK", 64)
-    dist, idx = retrieval.hamming_topk(q, d, 20)
+    dist, idx = hamming.stock_hamming_topk(q, d, 20)
     np.testing.assert_array_equal(dist.numpy(), ref_d)
     np.testing.assert_array_equal(idx.numpy(), ref_i)
+
+
+def test_public_functions_without_the_custom_op(rng, monkeypatch):
+    """`hamming_distance` / `hamming_topk` with the op switched off
+    (TFHASH_DISABLE_CUSTOM_OPS, the fallback a machine without a compiler gets), on
+    small blocks, against NumPy."""
+    from tfhash import ops
+
+    monkeypatch.setenv("TFHASH_DISABLE_CUSTOM_OPS", "1")
+    assert ops.load() is None and ops.backend().startswith("stock TF")
+    q, d = blocked_inputs(rng)
+    monkeypatch.setattr(hamming, "_BLOCK_BYTES", 8 * 50)
+    monkeypatch.setattr(hamming, "_DB_BLOCK", 64)
+    np.testing.assert_array_equal(retrieval.hamming_distance(q, d).numpy(), numpy_distance(q, d))
+    for k in (1, 20, 301):
+        ref_d, ref_i = numpy_topk(q, d, k)
+        dist, idx = retrieval.hamming_topk(q, d, k)
+        np.testing.assert_array_equal(dist.numpy(), ref_d)
+        np.testing.assert_array_equal(idx.numpy(), ref_i)
 
 
 def test_topk_k_equals_n_is_a_full_stable_ranking(rng):

@@ -166,8 +166,22 @@ def test_code_health_matches_numpy_on_random_codes(rng):
 
 
 def test_chance_map_is_what_random_codes_score(rng):
-    labels = rng.integers(0, 4, 400)
-    chance = retrieval.chance_map(labels[:50], labels[50:], 12)
-    again = retrieval.chance_map(labels[:50], labels[50:], 12)
-    share = np.mean(labels[:50, None] == labels[None, 50:])  # about 0.25
-    assert chance == again and abs(chance - share) < 0.05
+    """chance_map against the mAP of 20 independent draws of uniformly random 12-bit
+    codes (the padding bits zero). Few relevant items per query (50 classes, 6 per
+    class in the database), where a random ranking's mAP (about 0.037) lies far above
+    the share of relevant pairs (about 0.02), so the two cannot be mistaken."""
+    labels = rng.integers(0, 50, 600)
+    queries, database = labels[:300], labels[300:]
+    chance = retrieval.chance_map(queries, database, 12)
+    assert chance == retrieval.chance_map(queries, database, 12)  # seeded
+    mask = np.array([255, 15], np.uint8)  # 12 bits: the last 4 of the second byte are padding
+    draws = []
+    for seed in range(20):
+        draw = np.random.default_rng(1000 + seed)
+        draws.append(retrieval.mean_average_precision(
+            draw.integers(0, 256, (300, 2), dtype=np.uint8) & mask,
+            draw.integers(0, 256, (300, 2), dtype=np.uint8) & mask, queries, database))
+    mean, spread = np.mean(draws), np.std(draws)
+    share = np.mean(queries[:, None] == database[None, :])
+    assert abs(chance - mean) < 4 * spread
+    assert mean - share > 8 * spread  # the label share is not what random codes score

@@ -101,6 +101,12 @@ def test_interrupted_and_incremental_indexing(trained, tmp_path, monkeypatch):
     store = index_main.Store(encoder, index=str(tmp_path / "index"))
     added, present, skipped = index_main.index_collection(encoder, keys, files, source, store, 7)
     assert (added, present, skipped) == (16, 14, ["a/broken.jpg"])
+    # what the resumed run wrote: each readable file once, under its own code
+    codes, ids, stored = LocalCollection(str(tmp_path / "index")).load()
+    assert sorted(stored) == sorted(k for k in keys if k != "a/broken.jpg")
+    assert sorted(ids.tolist()) == list(range(30))
+    paths = [os.path.join(trained["photos"], k) for k in stored]
+    np.testing.assert_array_equal(codes, reference_codes(trained["model"], paths))
     # new files later: only those are encoded
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(os.path.join(trained["photos"], "new.png"))
     keys, files, source = index_main.collection_items(trained["photos"])

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from concurrent import futures
 
 import numpy as np
@@ -90,18 +91,103 @@ def test_unknown_model_is_not_found(served):
     assert error.value.code == "NOT_FOUND"
 
 
+@pytest.mark.timeout(60)  # unbounded retries would hang here: the timeout fails them
 def test_unreachable_server_is_a_clear_error_after_retries():
     with pytest.raises(ServingError, match="cannot reach a model server at 127.0.0.1:9") as error:
         Client("127.0.0.1:9", "tfhash", timeout=2, retries=2, backoff=0.05).predict(
             {"images": np.zeros((1, 16, 16, 3), np.uint8)})
     assert error.value.code == "UNAVAILABLE"
+    # the attempts counted and timed on a server that is always UNAVAILABLE
+    import grpc
+
+    class Unavailable(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+        def details(self):
+            return "connection refused"
+
+    calls = []
+
+    def predict(request, timeout):
+        calls.append((time.monotonic(), timeout))
+        raise Unavailable()
+
+    grpc_client = Client("127.0.0.1:9", "tfhash", timeout=3, retries=3, backoff=0.05)
+    grpc_client._grpc_stub().Predict = predict
+    start = time.monotonic()
+    with pytest.raises(ServingError, match="cannot reach a model server"):
+        grpc_client.predict({"images": np.zeros((1, 16, 16, 3), np.uint8)})
+    elapsed = time.monotonic() - start
+    assert len(calls) == 4 and all(timeout == 3 for _, timeout in calls)  # 1 + 3 retries
+    waits = np.diff([start] + [t for t, _ in calls])[1:]
+    np.testing.assert_allclose(waits, [0.05, 0.1, 0.2], atol=0.04)  # doubling backoff
+    assert 0.35 <= elapsed < 2.0
+    # REST: the same bound
+    import urllib.error
+
+    attempts = []
+
+    def urlopen(request, timeout):
+        attempts.append(timeout)
+        raise urllib.error.URLError("connection refused")
+
+    rest = Client("127.0.0.1:9", "tfhash", protocol="rest", timeout=4, retries=2, backoff=0.02)
+    from tfhash.serving import client as client_lib
+
+    original, client_lib.urllib.request.urlopen = client_lib.urllib.request.urlopen, urlopen
+    try:
+        start = time.monotonic()
+        with pytest.raises(ServingError, match="cannot reach a REST server"):
+            rest.predict({"images": np.zeros((1, 16, 16, 3), np.uint8)})
+    finally:
+        client_lib.urllib.request.urlopen = original
+    assert attempts == [4, 4, 4] and 0.06 <= time.monotonic() - start < 2.0
+
+
+def _malformed_for_the_model(served):
+    """Requests that pass the signature's dtype and rank checks, so that only the
+    exported model itself can refuse them: (signature, inputs, message)."""
+    zero = np.zeros((1, 16, 16, 3), np.uint8)
+    return [
+        ("encode_images", {"images": np.zeros((1, 0, 0, 3), np.uint8)}, "at least one pixel"),
+        ("encode_images", {"images": np.zeros((2, 7, 0, 3), np.uint8)}, "at least one pixel"),
+        ("encode_jpeg", {"images": [b"hello, not an image"]}, "Unknown image file format"),
+        ("encode_jpeg", {"images": [b""]}, "empty"),
+        ("search", {"images": zero, "k": 0}, "k must be between 1 and the database size"),
+        ("search", {"images": zero, "k": -3}, "k must be between 1 and the database size"),
+        ("search", {"images": zero, "k": 10 ** 6}, "k must be between 1 and the database size"),
+    ]
+
+
+def test_malformed_requests_are_refused_by_the_model_itself(served):
+    """Each request reaches the model's graph (no check of the double's applies) and
+    the model refuses it: the loaded SavedModel raises the same error in-process, and
+    over gRPC the answer is INVALID_ARGUMENT with the model's message. An empty batch
+    is not malformed: it gets empty outputs."""
+    from tfhash.serving.client import _as_array
+
+    loaded = tf.saved_model.load(os.path.join(served["base"], "1"))
+    for signature, inputs, message in _malformed_for_the_model(served):
+        tensors = {k: tf.constant(_as_array(v)) for k, v in inputs.items()}
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            loaded.signatures[signature](**tensors)
+        with pytest.raises(ServingError, match=message) as error:
+            client(served).predict(inputs, signature=signature)
+        assert error.value.code == "INVALID_ARGUMENT", (signature, inputs)
+    empty = client(served).predict({"images": np.zeros((0, 16, 16, 3), np.uint8)})
+    assert empty["codes"].shape == (0, 2) and empty["codes"].dtype == np.uint8
+    assert empty["embedding"].shape == (0, 12)
+    np.testing.assert_array_equal(client(served).predict({"images": served["images"]})["codes"],
+                                  served["expected"])
 
 
 def test_burst_of_valid_and_malformed_requests(served):
-    """1,000 concurrent requests, a third of them malformed (float pixels, a missing
-    batch axis, a wrong input name, a truncated image, a decompression bomb): every
-    valid one gets its codes, every malformed one INVALID_ARGUMENT, and the server
-    answers afterwards."""
+    """1,000 concurrent requests, a third of them malformed: three kinds that the
+    server's signature checks refuse (float pixels, a missing batch axis, a wrong
+    input name) and nine that only the model can refuse (a truncated image, a
+    decompression bomb, and `_malformed_for_the_model`): every valid one gets its
+    codes, every malformed one INVALID_ARGUMENT, and the server answers afterwards."""
     from tests.test_images import png_bomb
 
     shared = client(served)
@@ -114,7 +200,7 @@ def test_burst_of_valid_and_malformed_requests(served):
         ({"pixels": images[:1]}, "encode_images"),
         ({"images": [broken_png]}, "encode_jpeg"),
         ({"images": [bomb]}, "encode_jpeg"),
-    ]
+    ] + [(inputs, signature) for signature, inputs, _ in _malformed_for_the_model(served)]
 
     def one(i):
         if i % 3 == 2:

@@ -107,6 +107,10 @@ def resize(images, size):
     size = int(size)
     shape = tf.shape(images)
     height, width = shape[-3], shape[-2]
+    check = tf.debugging.assert_positive(
+        height * width, message="images must have at least one pixel (height and width > 0)")
+    with tf.control_dependencies([check]):
+        images = tf.identity(images)
 
     def scaled():
         out = tf.image.resize(images, [size, size], antialias=True)

@@ -67,12 +67,17 @@ class _Graphs:
 
     def encode(self, name, inputs):
         encoder = self.encoders[name]
+        # An empty batch gets empty outputs: the network runs on one stand-in item
+        # (Keras layers refuse a batch of zero) whose outputs are then dropped.
+        count = tf.shape(inputs)[0]
+        inputs = tf.cond(count > 0, lambda: inputs, lambda: tf.zeros(
+            tf.concat([[1], tf.shape(inputs)[1:]], axis=0), inputs.dtype))
         if encoder.modality == "image":
             inputs = preprocess.resize(inputs, encoder.input_spec.shape[1])
         embedding = encoder.embed(inputs)
         codes = codes_lib.pack_codes(encoder.encode(inputs))
-        return {"codes": tf.ensure_shape(codes, [None, codes_lib.num_bytes(encoder.code_bits)]),
-                "embedding": tf.cast(embedding, tf.float32)}
+        return {"codes": tf.ensure_shape(codes, [None, codes_lib.num_bytes(encoder.code_bits)])[:count],
+                "embedding": tf.cast(embedding, tf.float32)[:count]}
 
     def encode_bytes(self, name, blobs):
         size = self.encoders[name].input_spec.shape[1]
@@ -83,8 +88,20 @@ class _Graphs:
         return _IMAGES_ANY_SIZE if encoder.modality == "image" else encoder.input_spec
 
 
+def _checked_k(k, size):
+    """`k` once it is known to be in 1..size (an INVALID_ARGUMENT naming both otherwise)."""
+    message = f"k must be between 1 and the database size {size}"
+    checks = [tf.debugging.assert_greater_equal(k, 1, message=message),
+              tf.debugging.assert_less_equal(k, size, message=message)]
+    with tf.control_dependencies(checks):
+        return tf.identity(k)
+
+
 def _search_function(graphs, query, db_words, db_ids, nbytes):
+    size = int(db_words.shape[0])
+
     def search(inputs, k):
+        k = _checked_k(k, size)
         distances, indices = _graph_topk(graphs.encode(query, inputs)["codes"], db_words, nbytes, k)
         return {"distances": distances, "indices": indices, "ids": tf.gather(db_ids, indices)}
 

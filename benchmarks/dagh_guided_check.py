@@ -15,7 +15,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfhash import data as data_lib  # noqa: E402
-from tfhash.training import config_files, loop  # noqa: E402
+from tfhash.training import config_files  # noqa: E402
+from tfhash.training import strategy as strategy_lib  # noqa: E402
+from tfhash.training import workdir as workdir_lib  # noqa: E402
 
 
 def main():
@@ -26,7 +28,7 @@ def main():
     config = config_files.load_workdir_config(args.workdir)
     if config.method != "dagh":
         raise SystemExit(f"{args.workdir} is a {config.method} run, not dagh")
-    model, source, split, _ = loop.restore_for_eval(config, args.workdir)
+    model, source, split, _ = workdir_lib.restore(args.workdir, strategy_lib.make_strategy(config.num_cpu_replicas), config)
     packed = np.load(os.path.join(args.workdir, "guided_codes.npz"))["codes"]
     guided = np.unpackbits(packed, axis=1, bitorder="little")[:, :model.bits].astype(bool)
     indices = np.asarray(split.train, np.int64)

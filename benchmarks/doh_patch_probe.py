@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tfhash.data import synthetic  # noqa: E402
 from tfhash.training import config_files, loop  # noqa: E402
+from tfhash.training import strategy as strategy_lib  # noqa: E402
+from tfhash.training import workdir as workdir_lib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE, PATCH = 24, 6
@@ -45,7 +47,7 @@ def run_probe(config, workdir):
     """Trains on the patch images; returns (mAP@all, mean attention mass inside)."""
     source, corners = synthetic.colour_patches(size=SIZE, patch=PATCH)  # the `patches` source
     report = loop.train_and_evaluate(config, workdir, source=source)
-    model, _, split, _ = loop.restore_for_eval(config, workdir, source=source)
+    model, _, split, _ = workdir_lib.restore(workdir, strategy_lib.make_strategy(config.num_cpu_replicas), config, source)
     maps = model.attention_maps(source.array[split.query]).numpy()
     inside = synthetic.patch_mass(maps, corners[split.query], PATCH, SIZE)
     return report["map_all"], float(inside.mean())

@@ -33,13 +33,13 @@ RUNS = {
     "paper_24": (24, []),
     "paper_32": (32, []),
     "paper_48": (48, []),
-    "max6_12": (12, ["--config.dpsh.max_logit=6"]),  # 6 / 12 = 0.5: the paper_12 run
-    "max3_48": (48, ["--config.dpsh.max_logit=3"]),
-    "max12_48": (48, ["--config.dpsh.max_logit=12"]),
-    "max6_24": (24, ["--config.dpsh.max_logit=6"]),
-    "max6_32": (32, ["--config.dpsh.max_logit=6"]),
-    "max6_48": (48, ["--config.dpsh.max_logit=6"]),
-    "paper_48_quant0": (48, ["--config.dpsh.quant_weight=0"]),
+    "max6_12": (12, ["--config.loss.max_logit=6"]),  # 6 / 12 = 0.5: the paper_12 run
+    "max3_48": (48, ["--config.loss.max_logit=3"]),
+    "max12_48": (48, ["--config.loss.max_logit=12"]),
+    "max6_24": (24, ["--config.loss.max_logit=6"]),
+    "max6_32": (32, ["--config.loss.max_logit=6"]),
+    "max6_48": (48, ["--config.loss.max_logit=6"]),
+    "paper_48_quant0": (48, ["--config.loss.quant_weight=0"]),
     "paper_48_nobank": (48, ["--config.dpsh.memory_bank=False"]),
     "paper_48_lr3e-4": (48, ["--config.train.learning_rate=3e-4"]),
     "paper_48_linear": (48, ["--config.model.head_activation=linear"]),
@@ -71,11 +71,14 @@ def logit_statistics(workdir):
     import numpy as np
 
     from tfhash import data as data_lib
-    from tfhash.models.dpsh import logit_scale
-    from tfhash.training import config_files, loop
+    from tfhash.losses import logit_scale
+    from tfhash.training import config_files
+    from tfhash.training import strategy as strategy_lib
+    from tfhash.training import workdir as workdir_lib
 
     config = config_files.load_workdir_config(workdir, configure_devices=True)
-    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    model, source, split, _ = workdir_lib.restore(workdir, strategy, config)
     encoder = model.encoders()["image"]
 
     def relaxed(items):

@@ -23,7 +23,9 @@ import tensorflow as tf  # noqa: E402
 
 from tfhash import data as data_lib  # noqa: E402
 from tfhash import retrieval  # noqa: E402
-from tfhash.training import config_files, evaluation, loop  # noqa: E402
+from tfhash.training import config_files, evaluation  # noqa: E402
+from tfhash.training import strategy as strategy_lib  # noqa: E402
+from tfhash.training import workdir as workdir_lib  # noqa: E402
 
 
 def fixed_mask_encoder(model, mask):
@@ -50,7 +52,7 @@ def ablate(workdir):
     config = config_files.load_workdir_config(workdir, configure_devices=True)
     if config.method != "dsah":
         raise SystemExit(f"{workdir} is a {config.method} run, not dsah")
-    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    model, source, split, _ = workdir_lib.restore(workdir, strategy_lib.make_strategy(config.num_cpu_replicas), config)
     maps = query_maps(model, source, split.query, config)
     mean_map = maps.mean(axis=0)
     results = {}

@@ -23,6 +23,8 @@ import tensorflow as tf  # noqa: E402
 
 from tfhash.data import synthetic  # noqa: E402
 from tfhash.training import config_files, loop  # noqa: E402
+from tfhash.training import strategy as strategy_lib  # noqa: E402
+from tfhash.training import workdir as workdir_lib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE, PATCH = 24, 6
@@ -39,7 +41,7 @@ def run_probe(config, workdir):
     """Trains on the patch images; returns (mAP@all, saliency inside, outside)."""
     source, corners = synthetic.colour_patches(size=SIZE, patch=PATCH)  # the `patches` source
     report = loop.train_and_evaluate(config, workdir, source=source)
-    model, _, split, _ = loop.restore_for_eval(config, workdir, source=source)
+    model, _, split, _ = workdir_lib.restore(workdir, strategy_lib.make_strategy(config.num_cpu_replicas), config, source)
     maps = model.saliency(tf.cast(source.array[split.query], tf.float32)).numpy()[..., 0]
     inside, outside = synthetic.patch_saliency(maps, corners[split.query], PATCH)
     return report["map_all"], float(inside.mean()), float(outside.mean())

@@ -18,7 +18,6 @@ and tables what has finished ('not run' elsewhere).
 """
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -73,7 +72,7 @@ DATASETS = {
 }
 METHOD_NOTES = {
     "dpsh": "DPSH: memory bank, batch-normalised tanh hash layer, length-normalised logit "
-            "(`dpsh.max_logit=6`, docs/dpsh_code_length.md)",
+            "(`loss.max_logit=6`, docs/dpsh_code_length.md)",
     "dsh": "DSH: linear hash layer, margin 2 x bits",
     "dsah": "DSaH: DPSH's hashing network on x * S(x), attention network a second small CNN "
             "of the same widths, semantic saliency loss with area weight 1 down to a floor of "
@@ -131,10 +130,18 @@ def name_of(method):
     return NAMES.get(method, method.upper())
 
 
+def load_report(path):
+    """A run's report.json as `tfhash.training.scores.Report` (the schema every tool
+    reads; this tfhash's or an earlier one's)."""
+    sys.path.insert(0, REPO)
+    from tfhash.training.scores import load_report as load
+
+    return load(path)
+
+
 def task_maps(report):
     """mAP@all of every evaluation task of a run (one value for image->image methods)."""
-    tasks = report.get("tasks") or {"image->image": report}
-    return [block["map_all"] for block in tasks.values()]
+    return [task.map_all for task in report.tasks.values()]
 
 
 def finished(workdir, epochs):
@@ -143,9 +150,8 @@ def finished(workdir, epochs):
     wall_path = os.path.join(workdir, "wall_seconds.txt")
     if not (os.path.exists(report_path) and os.path.exists(wall_path)):
         return None
-    with open(report_path) as f:
-        report = json.load(f)
-    if report.get("epochs") != epochs:
+    report = load_report(report_path)
+    if report.epochs != epochs:
         return None
     with open(wall_path) as f:
         return report, float(f.read())
@@ -172,11 +178,10 @@ def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
     wall = time.time() - start
     if result.returncode != 0:
         raise SystemExit(f"{method} {bits} bits failed (exit {result.returncode}); see its log")
-    with open(report_path) as f:
-        report = json.load(f)
+    report = load_report(report_path)
     with open(wall_path, "w") as f:
         f.write(f"{wall:.1f}")
-    print(f"{method} {bits} bits: mAP@all {report['map_all']:.4f} in {wall / 60:.1f} min", flush=True)
+    print(f"{method} {bits} bits: mAP@all {report.map_all:.4f} in {wall / 60:.1f} min", flush=True)
     return report, wall
 
 
@@ -217,7 +222,7 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         lines.append(f"| {name_of(method)} | " + " | ".join(cells) + " |")
     per_method = []
     for method in methods:
-        train = [r["train_seconds"] / 60 for k, r in results.items()
+        train = [r.train_seconds / 60 for k, r in results.items()
                  if k[0] == method and r is not None]
         if not train:
             continue
@@ -233,7 +238,7 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
     first = next((r for r in results.values() if r is not None), None)
     if first is None:
         raise SystemExit("no finished runs to table (run without --finished_only to train them)")
-    tasks = list((first.get("tasks") or {"image->image": 0}))
+    tasks = list(first.tasks)
     task_note = (f"Cells: mAP@all of {' / '.join(tasks)}. " if len(tasks) > 1 else "")
     lines += [
         "",
@@ -257,13 +262,13 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         if report is None:
             lines.append(f"| {name_of(method)} | not run | | | | | |")
             continue
-        health = report["code_health"]
+        health = report.headline.code_health
         correlation = health["mean_abs_bit_correlation"]
         lines.append(
-            f"| {name_of(method)} | {truncated(report['map_all'])} | "
-            f"{truncated(report['chance_map_all'])} | {health['bit_balance']:.3f} | "
+            f"| {name_of(method)} | {truncated(report.map_all)} | "
+            f"{truncated(report.headline.chance_map_all)} | {health['bit_balance']:.3f} | "
             + ("n/a" if correlation is None else f"{correlation:.3f}")
-            + f" | {health['distinct_codes']:,} of {report['num_database']:,} | "
+            + f" | {health['distinct_codes']:,} of {report.num_database:,} | "
             f"{health['largest_bucket_share']:.1%} |")
     lines += [
         "",

@@ -52,7 +52,7 @@ RESUME_TESTS = (
 
 MUTATIONS = (
     Mutation("restore-disabled", "tfhash/training/loop.py",
-             "    if manager.restore():", "    if False and manager.restore():",
+             "    if checkpoints.restore():", "    if False and checkpoints.restore():",
              RESUME_TESTS,
              "a rerun ignores the checkpoints and trains from epoch 1 (deterministic, so it "
              "still ends with the same weights)"),
@@ -60,14 +60,18 @@ MUTATIONS = (
              "loss = pair + self.alpha * reg", "loss = -pair + self.alpha * reg",
              ("tests/test_training_losses.py::test_dsh",),
              "DSH maximises its contrastive loss"),
-    Mutation("dpsh-quant-sign", "tfhash/models/dpsh.py",
-             "return _with_balance(pair + quant_weight * quant, logs, codes, balance_weight)",
-             "return _with_balance(pair - quant_weight * quant, logs, codes, balance_weight)",
+    Mutation("dpsh-quant-sign", "tfhash/losses/likelihood.py",
+             "relevant, pairs), pair_loss=pair,\n                quant_loss=quant)\n"
+             "    return with_balance(pair + quant_weight * quant",
+             "relevant, pairs), pair_loss=pair,\n                quant_loss=quant)\n"
+             "    return with_balance(pair - quant_weight * quant",
              ("tests/test_training_losses.py::test_dpsh",),
              "DPSH's bank likelihood rewards the quantisation error"),
-    Mutation("dpsh-batch-quant-sign", "tfhash/models/dpsh.py",
-             "return _with_balance(pair + self.quant_weight * quant, logs, codes, self.balance_weight)",
-             "return _with_balance(pair - self.quant_weight * quant, logs, codes, self.balance_weight)",
+    Mutation("dpsh-batch-quant-sign", "tfhash/losses/likelihood.py",
+             "pairs.similarity, count), pair_loss=pair,\n                quant_loss=quant)\n"
+             "    return with_balance(pair + quant_weight * quant",
+             "pairs.similarity, count), pair_loss=pair,\n                quant_loss=quant)\n"
+             "    return with_balance(pair - quant_weight * quant",
              ("tests/test_training_losses.py::test_dpsh",),
              "DPSH without a bank rewards the quantisation error"),
     Mutation("doh-class-sign", "tfhash/models/doh.py",
@@ -85,8 +89,8 @@ MUTATIONS = (
              ("tests/test_training_losses.py::test_hashgan_hashing_step",),
              "HashGAN's hashing module stops preserving the unattended similarities"),
     Mutation("dsah-balance-dropped", "tfhash/models/dsah.py",
-             "                                         balance_weight=self.balance_weight)",
-             "                                         balance_weight=0.0)",
+             "                                        balance_weight=self.balance_weight)",
+             "                                        balance_weight=0.0)",
              ("tests/test_training_losses.py::test_dsah_hashing_step",),
              "DSaH's hashing step ignores loss.balance_weight"),
     Mutation("dcmh-balance-sign", "tfhash/models/dcmh.py",
@@ -106,9 +110,9 @@ MUTATIONS = (
              ("tests/test_hamming.py::test_blocked_stock_paths_match_numpy",
               "tests/test_hamming.py::test_public_functions_without_the_custom_op"),
              "the stock distance matrix puts its query blocks in the wrong order"),
-    Mutation("codes-npz-plain-open", "tfhash/training/evaluation.py",
-             "with atomic.atomic_write(os.path.join(workdir, CODES_FILE), \"wb\") as f:",
-             "with open(os.path.join(workdir, CODES_FILE), \"wb\") as f:",
+    Mutation("codes-npz-plain-open", "tfhash/training/reporting.py",
+             "    with atomic.atomic_write(path, \"wb\") as f:\n        np.savez_compressed",
+             "    with open(path, \"wb\") as f:\n        np.savez_compressed",
              ("tests/test_faults.py::test_each_workdir_file_is_all_or_nothing",),
              "codes.npz is written in place: a failed write leaves half a file"),
     Mutation("eval-resize-nearest", "tfhash/data/pipeline.py",

@@ -32,10 +32,12 @@ def main():
     from tests import serving_double
     from tfhash import export
     from tfhash.serving import Client
-    from tfhash.training import config_files, loop
+    from tfhash.training import config_files
+    from tfhash.training import strategy as strategy_lib
+    from tfhash.training import workdir as workdir_lib
 
     config = config_files.load_workdir_config(args.workdir)
-    model, _, _, _ = loop.restore_for_eval(config, args.workdir)
+    model, _, _, _ = workdir_lib.restore(args.workdir, strategy_lib.make_strategy(config.num_cpu_replicas), config)
     size = config.data.image_size
     base = tempfile.mkdtemp()
     path = export.export(model, base)

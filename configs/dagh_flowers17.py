@@ -19,6 +19,4 @@ from configs import flowers17
 def get_config():
     config = flowers17.get_config()
     config.method = "dagh"
-    config.model.head_batch_norm = True
-    config.model.head_activation = "tanh"
     return config

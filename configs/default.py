@@ -11,6 +11,7 @@ EXPECTED: on its own this trains DPSH with the paper's linear hash layer on digi
 import os
 
 import ml_collections
+from ml_collections import config_dict
 
 
 def small_cnn_budget(config):
@@ -50,6 +51,30 @@ def dcmh_mat_setting(folder, files, num_query, num_train):
     return config
 
 
+def patch_probe(method):
+    """The coloured-patch probe of `method` (configs/doh_patches.py, dsah_patches.py):
+    the `patches` source at 24 px, 10 queries and 40 training images per class, no
+    augmentation, a tiny CNN (widths 8/16, one conv per stage: a 6 x 6 feature map),
+    12 bits, 60 epochs, batch 32."""
+    config = get_config()
+    config.method = method
+    config.bits = 12
+    config.data.source = "patches"
+    config.data.image_size = 24
+    config.data.query_per_class = 10
+    config.data.train_per_class = 40
+    config.data.augment = False
+    config.model.widths = (8, 16)
+    config.model.convs_per_stage = 1
+    config.train.epochs = 60
+    config.train.batch_size = 32
+    config.train.log_every = 1000
+    config.eval.batch_size = 128
+    config.eval.top_k = 40
+    config.eval.precision_ks = (1, 10)
+    return config
+
+
 def get_config():
     config = ml_collections.ConfigDict()
     config.method = "dpsh"  # dpsh | dsh | dsah | doh | dagh | dcmh | hashgan
@@ -86,28 +111,37 @@ def get_config():
     config.model.widths = (32, 64, 128)  # small_cnn
     config.model.convs_per_stage = 2  # small_cnn
     config.model.weights = "none"  # vgg16 / resnet50: none | imagenet
-    config.model.head_activation = "linear"  # linear | tanh
-    config.model.hidden_units = 0  # hidden layer in the hash head (0: none)
-    config.model.head_batch_norm = False  # batch norm on the code layer's output
+    # Method-dependent: unset (None) means the method's default (tfhash/methods/<method>.py);
+    # a value set here or by a flag wins. A method without the setting refuses a value.
+    #                      dpsh  dsh     dsah  doh  dagh  dcmh    hashgan
+    #   head_activation    tanh  linear  tanh  -    tanh  linear  -
+    #   head_batch_norm    True  False   True  True True  False   -   (doh: its fused logits)
+    #   hidden_units       0     0       0     -    0     0       -
+    config.model.head_activation = config_dict.placeholder(str)  # linear | tanh
+    config.model.head_batch_norm = config_dict.placeholder(bool)  # batch norm on the codes
+    config.model.hidden_units = config_dict.placeholder(int)  # hidden layer in the head (0: none)
 
     config.dpsh = ml_collections.ConfigDict()
-    config.dpsh.quant_weight = 0.1  # mean-normalised quantisation weight
     config.dpsh.memory_bank = True  # False: pairs within the global batch only
-    # the pairwise logit is max_logit * u.v / bits (6: the paper's 0.5 * u.v at 12 bits, the
-    # same share of the bits at every length); 0: the paper's 0.5 * u.v, with which mAP
-    # fell from 12 to 48 bits (docs/dpsh_code_length.md). Also DSaH's.
-    config.dpsh.max_logit = 6.0
 
-    config.loss = ml_collections.ConfigDict()  # the pairwise losses of DPSH, DSH, DSaH
+    # the pairwise losses: similarity and balance of DPSH, DSH, DSaH, DOH, DAgH, DCMH;
+    # quant_weight and max_logit of DPSH's likelihood, shared by DPSH, DSaH, DAgH (and
+    # DCMH's logit)
+    config.loss = ml_collections.ConfigDict()
     # label similarity: shared (1 when a label is shared) | jaccard (shared / either)
     config.loss.similarity = "shared"
     config.loss.balance_weight = 0.0  # bit-balance term on the global batch (0: none)
+    config.loss.quant_weight = 0.1  # mean-normalised quantisation weight
+    # the pairwise logit is max_logit * u.v / bits (6: the paper's 0.5 * u.v at 12 bits, the
+    # same share of the bits at every length); 0: the paper's 0.5 * u.v, with which mAP
+    # fell from 12 to 48 bits (docs/dpsh_code_length.md)
+    config.loss.max_logit = 6.0
 
     config.dsh = ml_collections.ConfigDict()
     config.dsh.alpha = 0.01
     config.dsh.margin = 0.0  # 0 means 2 * bits, as in the paper
 
-    config.dsah = ml_collections.ConfigDict()  # also uses dpsh.quant_weight
+    config.dsah = ml_collections.ConfigDict()  # also uses loss.*
     # defaults chosen on the coloured-patch probe (docs/dsah.md), where the margin
     # form and unnormalised maps did not attend
     config.dsah.saliency_loss = "semantic"  # semantic | margin
@@ -133,8 +167,11 @@ def get_config():
     config.doh.local_units = 0  # width of the local 1x1 convs (0: the backbone's)
     config.doh.global_units = 0  # width of the global dense layer (0: the backbone's)
 
-    config.dagh = ml_collections.ConfigDict()  # also uses dpsh.quant_weight, dpsh.max_logit
-    config.dagh.stage1_epochs = 20  # stage 1 (attention + hashing network); the rest: stage 2
+    config.dagh = ml_collections.ConfigDict()  # also uses loss.*
+    # stage 1 (attention + hashing network) takes stage1_share of the epochs (rounded;
+    # 20 of 30), or stage1_epochs when that is set; the rest is stage 2
+    config.dagh.stage1_share = 2 / 3
+    config.dagh.stage1_epochs = config_dict.placeholder(int)
     config.dagh.attention_loss = "difference"  # difference | contrastive
     config.dagh.attention_weight = 1.0
     config.dagh.margin = 1.0  # difference: attended codes beat plain ones by this much
@@ -144,7 +181,7 @@ def get_config():
     config.dagh.eval_stream = 2  # the stream whose codes are the "image" encoder
     config.dagh.second_init = "scratch"  # scratch | stream1 (network 2 starts as network 1)
 
-    config.dcmh = ml_collections.ConfigDict()  # also uses dpsh.max_logit, loss.similarity
+    config.dcmh = ml_collections.ConfigDict()  # also uses loss.max_logit, loss.similarity
     config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)
     config.dcmh.gamma = 1.0  # quantisation ||B - F||^2
     config.dcmh.eta = 1.0  # bit balance

@@ -18,7 +18,6 @@ from configs import cifar10
 def get_config():
     config = cifar10.get_config()
     config.method = "doh"
-    config.model.head_batch_norm = True
     # doh.ordinal_loss stays "likelihood", chosen on a validation draw (50 training images
     # per class held out, 30 epochs, 32 bits, val mAP@all): likelihood 0.6769, triplet 0.6484
     return config

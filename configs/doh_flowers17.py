@@ -17,5 +17,4 @@ from configs import flowers17
 def get_config():
     config = flowers17.get_config()
     config.method = "doh"
-    config.model.head_batch_norm = True
     return config

@@ -16,5 +16,4 @@ from configs import mirflickr
 def get_config():
     config = mirflickr.get_config()
     config.method = "doh"
-    config.model.head_batch_norm = True
     return config

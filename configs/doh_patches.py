@@ -18,21 +18,4 @@ from configs import default
 
 
 def get_config():
-    config = default.get_config()
-    config.method = "doh"
-    config.bits = 12
-    config.data.source = "patches"
-    config.data.image_size = 24
-    config.data.query_per_class = 10
-    config.data.train_per_class = 40
-    config.data.augment = False
-    config.model.widths = (8, 16)
-    config.model.convs_per_stage = 1
-    config.model.head_batch_norm = True
-    config.train.epochs = 60
-    config.train.batch_size = 32
-    config.train.log_every = 1000
-    config.eval.batch_size = 128
-    config.eval.top_k = 40
-    config.eval.precision_ks = (1, 10)
-    return config
+    return default.patch_probe("doh")

@@ -9,7 +9,7 @@ EXPECTED: mAP@all 0.4615 / 0.4981 / 0.5007 ± 0.0066 / 0.5102 at 12 / 24 / 32 (s
           --epochs=30 --methods=dpsh` (JPEG copy of CIFAR-10; docs/results.md). The hash layer
           is batch-normalised with a tanh output, not the paper's linear layer, which
           collapses when trained from scratch (docs/dpsh_from_scratch.md); the logit is
-          length-normalised (`dpsh.max_logit=6`), which made mAP rise with code length
+          length-normalised (`loss.max_logit=6`), which made mAP rise with code length
           instead of falling (docs/dpsh_code_length.md).
 """
 
@@ -19,6 +19,4 @@ from configs import cifar10
 def get_config():
     config = cifar10.get_config()
     config.method = "dpsh"
-    config.model.head_batch_norm = True
-    config.model.head_activation = "tanh"
     return config

@@ -16,6 +16,4 @@ def get_config():
     config = flowers17.get_config()
     config.method = "dpsh"
     # as configs/dpsh_cifar10.py: the paper's linear hash layer collapses from scratch
-    config.model.head_batch_norm = True
-    config.model.head_activation = "tanh"
     return config

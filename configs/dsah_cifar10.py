@@ -25,6 +25,4 @@ from configs import cifar10
 def get_config():
     config = cifar10.get_config()
     config.method = "dsah"
-    config.model.head_batch_norm = True
-    config.model.head_activation = "tanh"
     return config

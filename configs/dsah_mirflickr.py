@@ -14,6 +14,4 @@ from configs import mirflickr
 def get_config():
     config = mirflickr.get_config()
     config.method = "dsah"
-    config.model.head_batch_norm = True
-    config.model.head_activation = "tanh"
     return config

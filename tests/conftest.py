@@ -124,3 +124,49 @@ def separable_source(classes=4, per_class=30, size=16, seed=0):
     images = np.clip(np.round(images), 0, 255).astype(np.uint8)
     labels = np.eye(classes, dtype=np.float32)[ids]
     return sources.ArraySource("separable", images, labels, [f"class{c}" for c in range(classes)])
+
+
+def restored(config, workdir, source=None):
+    """`(model, source, split, stats)` of a run folder at its latest checkpoint, with
+    `config` (the run's) and the process's strategy for its replicas."""
+    from tfhash.training import workdir as workdir_lib
+
+    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    return workdir_lib.restore(str(workdir), strategy, config, source)
+
+
+def small_network(bits, widths=(4, 8), activation="linear", hidden_units=0, batch_norm=False):
+    """A `layers.HashingNetwork` of a small CNN (one conv per stage) and a hash head."""
+    from tfhash import backbones, layers
+
+    head = layers.HashHead(bits, activation, hidden_units, batch_norm=batch_norm)
+    return layers.HashingNetwork(backbones.SmallCNN(widths, 1), head)
+
+
+def assert_replicas_agree(make_model, batch, variants=(None,), rel=None):
+    """One step per variant on the same global batch, on one replica and on two
+    (`make_model(strategy)` builds the model in the strategy's scope): equal logs (to
+    `rel[log]` or 1e-4) and equal updated weights (up to summation order)."""
+    from tfhash.training import loop
+
+    def run(replicas):
+        strategy = strategy_lib.make_strategy(replicas)
+        model = make_model(strategy)
+        dataset = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(batch).batch(len(batch["index"])))
+        global_batch = next(iter(dataset))
+        logs = {}
+        for variant in variants:
+            step = loop.make_distributed_step(model, strategy, variant)
+            suffix = "" if variant is None else f"_{variant}"
+            logs.update({f"{k}{suffix}": float(v) for k, v in step(global_batch).items()})
+        return logs, [w.numpy() for w in model.weights]
+
+    logs1, weights1 = run(1)
+    logs2, weights2 = run(2)
+    assert logs1.keys() == logs2.keys()
+    for key in logs1:
+        tolerance = (rel or {}).get(key, 1e-4)
+        assert logs2[key] == pytest.approx(logs1[key], rel=tolerance, abs=1e-5), key
+    for w1, w2 in zip(weights1, weights2):
+        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)

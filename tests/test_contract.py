@@ -11,45 +11,50 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import resume, tiny_config, train_until_killed
-from tfhash import backbones, data, export, losses, models, replicas, retrieval
-from tfhash.training import evaluation, loop
+from tests.conftest import restored, resume, tiny_config, train_until_killed
+from tfhash import data, export, losses, methods, models, replicas, retrieval
+from tfhash.methods import common
+from tfhash.training import build, loop, reporting
+
+HEAD = {"model.head_activation": "linear", "model.head_batch_norm": False, "model.hidden_units": 0}
 
 
-@models.register("toy_spare")
+def image_network(config, spec):
+    return common.hashing_network(config, common.backbone(config.model, spec.image_size))
+
+
 @keras.saving.register_keras_serializable(package="tfhash_tests")
 class SpareNetwork(models.DSH):
     """DSH whose second network `spare` (dense) learns to predict the codes from
     detached features with its own optimizer; call() never uses it."""
 
-    def __init__(self, backbone, bits, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+    def __init__(self, network, **kwargs):
+        super().__init__(network, **kwargs)
         self.spare = keras.layers.Dense(self.bits, name="spare")
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.common_args(config))
 
     def build_networks(self, spec):
         super().build_networks(spec)
-        self.spare(self.backbone(spec.symbolic("image"))["features"])
+        self.spare(self.network.backbone(spec.symbolic("image"))["features"])
 
     def networks(self):
         return dict(super().networks(), spare=self.spare.trainable_variables)
 
     def train_step(self, batch, variant=None):
         logs = super().train_step(batch, variant)
-        features = tf.stop_gradient(self.backbone(batch["image"], training=False)["features"])
+        features = tf.stop_gradient(self.network.backbone(batch["image"], training=False)["features"])
         target = tf.stop_gradient(self(batch["image"], training=False))
         with tf.GradientTape() as tape:
             error = tf.reduce_sum(tf.square(self.spare(features) - target))
             spare_loss = error / (replicas.global_size(batch["index"]) * self.bits)
-        grads = tape.gradient(spare_loss, self.spare.trainable_variables)
-        self.optimizers["spare"].apply_gradients(zip(grads, self.spare.trainable_variables))
+        self.optimize("spare", tape, spare_loss)
         return dict(logs, spare_loss=spare_loss)
 
 
-@models.register("toy_stages")
+@methods.register("toy_spare", defaults=HEAD)
+def build_spare(config, spec):
+    return SpareNetwork(image_network(config, spec))
+
+
 @keras.saving.register_keras_serializable(package="tfhash_tests")
 class TwoStage(models.DSH):
     """Stage 1 (epochs before `boundary`): backbone -> head, DSH loss. At the boundary
@@ -57,8 +62,8 @@ class TwoStage(models.DSH):
     the un-augmented pass; stage 2 trains a second network (dense over 4x4-pooled
     pixels) with bitwise cross-entropy against (B + 1) / 2. Codes: network 2."""
 
-    def __init__(self, backbone, bits, num_train, boundary=1, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+    def __init__(self, network, num_train, boundary=1, **kwargs):
+        super().__init__(network, **kwargs)
         self.num_train, self.boundary = int(num_train), int(boundary)
         self.second = keras.layers.Dense(self.bits, name="second")
         self.stage = self.add_weight(shape=(), dtype="int32", initializer="ones", trainable=False,
@@ -67,11 +72,6 @@ class TwoStage(models.DSH):
                                       trainable=False, name="guided")
         self.guided_ready = self.add_weight(shape=(), dtype="int32", initializer="zeros",
                                             trainable=False, name="guided_ready")
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
-                   boundary=1, **cls.common_args(config))
 
     def _pooled(self, images):
         pooled = tf.nn.avg_pool2d(tf.cast(images, tf.float32) / 255.0, 4, 4, "VALID")
@@ -107,13 +107,12 @@ class TwoStage(models.DSH):
     def train_step(self, batch, variant=1):
         if variant == 1:
             return super().train_step(batch)
-        variables = self.second.trainable_variables
         targets = (tf.gather(self.guided, batch["index"]) + 1.0) / 2.0
         with tf.GradientTape() as tape:
             logits = self.second(self._pooled(batch["image"]))
             bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
             loss = tf.reduce_sum(bce) / (replicas.global_size(batch["index"]) * self.bits)
-        self.optimizers["second"].apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.optimize("second", tape, loss)
         return {"loss": loss, "bce": loss}
 
     def get_config(self):
@@ -122,38 +121,39 @@ class TwoStage(models.DSH):
         return config
 
 
-@models.register("toy_text")
+@methods.register("toy_stages", defaults=HEAD)
+def build_stages(config, spec):
+    return TwoStage(image_network(config, spec), num_train=spec.num_train, boundary=1)
+
+
 @keras.saving.register_keras_serializable(package="tfhash_tests")
 class TextImage(models.HashingModel):
     """Image network (backbone -> head) and a text network (dense -> tanh) trained with
     the pairwise likelihood between the image and text codes of the global batch."""
 
     REQUIRED_MODALITIES = ("image", "text")
+    MEAN_LOGS = ("text_share",)
 
-    def __init__(self, backbone, bits, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+    def __init__(self, network, **kwargs):
+        super().__init__(network.bits, **kwargs)
+        self.network = network
         self.text_net = keras.layers.Dense(self.bits, activation="tanh", name="text_net")
 
-    @classmethod
-    def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), **cls.common_args(config))
-
     def build_networks(self, spec):
-        super().build_networks(spec)
+        self.network(spec.symbolic("image"))
         self.text_net(spec.symbolic("text"))
 
+    def call(self, images, training=False):
+        return self.network(images, training=training)
+
     def networks(self):
-        return dict(super().networks(), text=self.text_net.trainable_variables)
+        return {"hash": self.network.trainable_variables, "text": self.text_net.trainable_variables}
 
     def embed_text(self, text):
         return self.text_net(tf.cast(text, tf.float32))
 
     def encoders(self):
-        image = super().encoders()["image"]
-        text = models.Encoder("text", self.data_spec.input_spec("text"),
-                              encode=lambda t: retrieval.binarize(self.embed_text(t)),
-                              embed=self.embed_text, code_bits=self.bits)
-        return {"image": image, "text": text}
+        return dict(super().encoders(), text=self.text_encoder(self.embed_text))
 
     def evaluation_tasks(self):
         return [("image", "text"), ("text", "image")]
@@ -173,7 +173,10 @@ class TextImage(models.HashingModel):
         self.optimizers["text"].apply_gradients(zip(grads[n:], variables[n:]))
         return {"loss": loss, "text_share": tf.reduce_mean(tf.abs(text_codes))}
 
-    MEAN_LOGS = ("text_share",)
+
+@methods.register("toy_text", defaults=HEAD)
+def build_text(config, spec):
+    return TextImage(image_network(config, spec))
 
 
 def all_state(model):
@@ -196,7 +199,7 @@ def checkpoint_entries(workdir):
 def test_unused_network_is_built_checkpointed_and_resumes_bit_exactly(tmp_path, monkeypatch):
     config = tiny_config(method="toy_spare")
     spec = models.DataSpec(image_size=16, num_train=80, num_classes=10)
-    fresh = loop.build_model(config, loop.strategy_lib.make_strategy(0), spec, 4)
+    fresh = build.build_model(methods.resolve(config), loop.strategy_lib.make_strategy(0), spec, 4)
     spare_slots = [v for v in fresh.optimizers["spare"].variables if "spare" in v.path]
     assert fresh.spare.built and len(spare_slots) == 4  # Adam m and v of kernel and bias
 
@@ -229,7 +232,7 @@ def test_two_stage_method_resumes_in_the_right_stage(tmp_path, monkeypatch):
         resumed = resume(config, tmp_path / name, monkeypatch)
         assert_same_state(all_state(straight), all_state(resumed))
     # the guided codes come from the un-augmented ordered pass: the same pass by hand
-    model, source, split, _ = loop.restore_for_eval(config, str(tmp_path / "straight"))
+    model, source, split, _ = restored(config, str(tmp_path / "straight"))
     images = data.eval_dataset(source, split.train, 16, 1000, ("image",))
     stage1 = np.concatenate([model(tf.cast(b["image"], tf.float32)).numpy() for b in images])
     np.testing.assert_array_equal(guided, np.where(stage1 > 0, 1.0, -1.0))
@@ -251,7 +254,7 @@ def test_every_log_is_checked_and_reduced_as_declared(tmp_path, monkeypatch):
     # a "mean" log is averaged over replicas, a "sum" log adds the replicas' shares
     strategy = loop.strategy_lib.make_strategy(2)
     spec = models.DataSpec(image_size=16, num_train=32, num_classes=4, text_dim=40)
-    model = loop.build_model(config, strategy, spec, 2)
+    model = build.build_model(methods.resolve(config), strategy, spec, 2)
     source = data.load_source("patch_pairs")
     batch = next(iter(data.TrainData(source, np.arange(32), 16, 16, 0).epoch(0)))
     text = model.embed_text(batch["text"]).numpy()  # before the step changes the weights
@@ -268,7 +271,7 @@ def test_cross_modal_tasks_report_codes_and_export(tmp_path):
     assert list(report["tasks"]) == ["image->text", "text->image"]
     assert report["map_all"] == report["tasks"]["image->text"]["map_all"]
     assert report["encoders"]["text"] == {"modality": "text", "code_bits": 12, "distance": "hamming"}
-    table = evaluation.format_table(report, config.eval.top_k, config.eval.radius)
+    table = reporting.format_table(report)
     assert "mAP@all image->text" in table and "mAP@all text->image" in table
     codes = np.load(os.path.join(workdir, "codes.npz"))
     for q, d in (("image", "text"), ("text", "image")):
@@ -282,7 +285,7 @@ def test_cross_modal_tasks_report_codes_and_export(tmp_path):
     saved = json.load(open(os.path.join(workdir, "report.json")))
     assert saved["tasks"]["text->image"]["map_all"] == report["tasks"]["text->image"]["map_all"]
 
-    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    model, source, split, _ = restored(config, workdir)
     databases = {m: (codes[f"db_{m}_codes"], codes["db_items"]) for m in ("image", "text")}
     path = export.export(model, str(tmp_path / "export"), databases=databases)
     loaded = tf.saved_model.load(path)

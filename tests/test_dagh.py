@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import resume, separable_source, tiny_config, train_until_killed
-from tfhash import backbones, export, losses, models, retrieval
+from tests.conftest import (assert_replicas_agree, restored, resume,
+                            separable_source, small_network, tiny_config, train_until_killed)
+from tfhash import backbones, export, layers, losses, models, retrieval
 from tfhash.models import dagh as dagh_lib
 from tfhash.training import loop
-from tfhash.training import strategy as strategy_lib
 
 
 def config(**overrides):
@@ -34,10 +34,12 @@ def test_bitwise_cross_entropy_matches_numpy(rng):
 def make(strategy=None, **kwargs):
     with (strategy or tf.distribute.get_strategy()).scope():
         keras.utils.set_random_seed(9)
+        network = small_network(12, activation="tanh", batch_norm=True,
+                                hidden_units=kwargs.pop("hidden_units", 0))
         second = kwargs.pop("second_backbone", None) or backbones.SmallCNN((4,), 1)
-        model = models.DAgH(backbones.SmallCNN((4, 8), 1), 12, num_train=16, num_classes=3,
-                            second_backbone=second, stage1_epochs=1,
-                            head_batch_norm=True, head_activation="tanh", **kwargs)
+        mask = layers.FeatureMask(64, kwargs.pop("residual_attention", True), name="mask")
+        model = models.DAgH(network, second, mask, num_train=16, num_classes=3, stage1_epochs=1,
+                            **kwargs)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 2)
     return model
@@ -86,28 +88,14 @@ def test_stage_steps_update_their_network_only(rng):
 
 
 def test_two_replicas_equal_one_in_both_stages(rng):
-    data = batch_of(rng, 16)
     guided = np.sign(np.random.default_rng(1).normal(size=(16, 12))).astype(np.float32)
 
-    def run(replicas):
-        strategy = strategy_lib.make_strategy(replicas)
+    def make_model(strategy):
         model = make(strategy=strategy)
         model.guided.assign(guided)
-        dataset = strategy.experimental_distribute_dataset(
-            tf.data.Dataset.from_tensor_slices(data).batch(16))
-        batch = next(iter(dataset))
-        logs = {}
-        for stage in (1, 2):
-            step = loop.make_distributed_step(model, strategy, stage)
-            logs.update({f"{k}_{stage}": float(v) for k, v in step(batch).items()})
-        return logs, [w.numpy() for w in model.weights]
+        return model
 
-    logs1, weights1 = run(1)
-    logs2, weights2 = run(2)
-    for key in logs1:
-        assert logs2[key] == pytest.approx(logs1[key], rel=1e-4, abs=1e-5), key
-    for w1, w2 in zip(weights1, weights2):
-        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+    assert_replicas_agree(make_model, batch_of(rng, 16), variants=(1, 2))
 
 
 def test_stage_boundary_resume_and_guided_codes(tmp_path, monkeypatch):
@@ -122,7 +110,7 @@ def test_stage_boundary_resume_and_guided_codes(tmp_path, monkeypatch):
     np.testing.assert_array_equal(dagh_lib.read_guided_codes(str(path)),
                                   retrieval.pack_codes(guided).numpy())
     # deterministic: the same B again from the stage-1 checkpoint (ckpt-1)
-    model, source, split, _ = loop.restore_for_eval(config(), str(tmp_path / "straight"))
+    model, source, split, _ = restored(config(), str(tmp_path / "straight"))
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(
         model_weights=[w.value for w in model.weights]), str(tmp_path / "straight" / "checkpoints"), 3)
     manager.checkpoint.restore(str(tmp_path / "straight" / "checkpoints" / "ckpt-1")).expect_partial()
@@ -152,7 +140,7 @@ def test_report_scores_both_streams_and_export_picks_one(tmp_path):
         assert "code_health" in block
         # both streams learned (network 2 about 0.52, network 1 0.74; chance 0.29)
         assert block["map_all"] > block["chance_map_all"] + 0.1, block
-    model, source, split, _ = loop.restore_for_eval(config(**settings), workdir,
+    model, source, split, _ = restored(config(**settings), workdir,
                                                     source=separable_source())
     images = source.array[split.query[:4]]
     stream2 = model.encoders()["image"].encode(images).numpy()
@@ -224,7 +212,7 @@ def test_second_init_stream1_happens_at_the_stage_boundary(rng):
     def train_pass(batch_size):
         yield {"image": tf.constant(images), "index": tf.range(16, dtype=tf.int64)}
 
-    context = types.SimpleNamespace(train_pass=train_pass, workdir=None)
+    context = types.SimpleNamespace(train_pass=train_pass, artifacts=None)
     model.on_epoch_begin(0, context)  # stage 1: network 2 untouched
     assert not np.array_equal(model.backbone.weights[0].numpy(), model.second_backbone.weights[0].numpy())
     model.on_epoch_begin(1, context)  # the boundary: guided codes, then the copy

@@ -173,32 +173,33 @@ def test_per_class_needs_enough_items():
 def test_split_is_saved_reused_and_checked(tmp_path):
     source = label_source([20, 20])
     config = data_config()
-    split = data.resolve_split(source, config, str(tmp_path))
-    saved = tmp_path / splits_lib.SPLIT_FILE
+    split = data.resolve_split(source, config, str(tmp_path / "split.json"))
+    saved = tmp_path / "split.json"
     assert saved.exists()
-    reused = data.resolve_split(source, data_config(seed=0), str(tmp_path))
+    reused = data.resolve_split(source, data_config(seed=0), str(tmp_path / "split.json"))
     np.testing.assert_array_equal(reused.query, split.query)
     assert reused.checksum() == split.checksum()
     with pytest.raises(ValueError, match="was drawn with protocol"):
-        data.resolve_split(source, data_config(seed=5), str(tmp_path))
+        data.resolve_split(source, data_config(seed=5), str(tmp_path / "split.json"))
     with pytest.raises(ValueError, match="drawn from other data"):
-        data.resolve_split(label_source([20, 21]), config, str(tmp_path))
+        data.resolve_split(label_source([20, 21]), config, str(tmp_path / "split.json"))
     record = json.loads(saved.read_text())
     record["query"][0] = record["train"][0]
     saved.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="does not match its checksum"):
-        data.resolve_split(source, config, str(tmp_path))
+        data.resolve_split(source, config, str(tmp_path / "split.json"))
     saved.write_text(saved.read_text()[:50])
     with pytest.raises(ValueError, match="cannot be read"):
-        data.resolve_split(source, config, str(tmp_path))
+        data.resolve_split(source, config, str(tmp_path / "split.json"))
 
 
 def test_split_file_from_another_run(tmp_path):
     source = label_source([20, 20])
-    first = data.resolve_split(source, data_config(), str(tmp_path / "a"))
+    first = data.resolve_split(source, data_config(), str(tmp_path / "a" / "split.json"))
     os.makedirs(tmp_path / "b")
     other = data.resolve_split(
-        source, data_config(split_file=str(tmp_path / "a" / "split.json")), str(tmp_path / "b"))
+        source, data_config(split_file=str(tmp_path / "a" / "split.json")),
+        str(tmp_path / "b" / "split.json"))
     assert other.checksum() == first.checksum()
 
 
@@ -210,9 +211,10 @@ def test_corrupt_image_is_named_or_skipped(image_folder, tmp_path):
     workdir = tmp_path / "run"
     workdir.mkdir()
     with pytest.raises(ValueError, match=r"1 image\(s\) cannot be decoded: .*broken.png"):
-        data.resolve_split(source, config, str(workdir))
+        data.resolve_split(source, config, str(workdir / "split.json"))
     assert not (workdir / "split.json").exists()  # nothing written on error
-    split = data.resolve_split(source, data_config(protocol="official", skip_corrupt=True), str(workdir))
+    split = data.resolve_split(source, data_config(protocol="official", skip_corrupt=True),
+                               str(workdir / "split.json"))
     assert split.skipped == [str(bad)]
     bad_index = [i for i in range(len(source)) if source.describe(i) == str(bad)][0]
     assert bad_index not in split.train and len(split.train) == 12

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfhash import backbones, models
+from tests.conftest import small_network
+from tfhash import models
 from tfhash.training import loop
 from tfhash.training import strategy as strategy_lib
 
@@ -16,12 +17,11 @@ def one_step(num_replicas, method, batch, **loss_args):
     assert strategy.num_replicas_in_sync == num_replicas
     with strategy.scope():
         keras.utils.set_random_seed(7)
-        backbone = backbones.SmallCNN((4, 8), 1)
         if method == "dpsh":
-            model = models.DPSH(backbone, 12, num_train=16, num_classes=3, head_batch_norm=True,
+            model = models.DPSH(small_network(12, batch_norm=True), num_train=16, num_classes=3,
                                 **loss_args)
         else:
-            model = models.DSH(backbone, 12, **loss_args)
+            model = models.DSH(small_network(12), **loss_args)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
     dataset = tf.data.Dataset.from_tensor_slices(batch).batch(8)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, resume, tiny_config, train_until_killed
+from tests.conftest import (REPO, assert_replicas_agree, restored,
+                            resume, tiny_config, train_until_killed)
 from tfhash import backbones, models, retrieval
 from tfhash.losses import ordinal
 from tfhash.training import loop
-from tfhash.training import strategy as strategy_lib
 
 
 def softmax(x, axis=-1):
@@ -70,7 +70,7 @@ def make(group_size=2, strategy=None, **kwargs):
         keras.utils.set_random_seed(5)
         model = models.DOH(backbones.SmallCNN((4, 8), 1), 12, num_classes=3,
                            local_backbone=backbones.SmallCNN((4, 8), 1), group_size=group_size,
-                           head_batch_norm=True, **kwargs)
+                           fusion_batch_norm=True, **kwargs)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
     return model
@@ -119,23 +119,8 @@ def test_bad_settings(kwargs, message):
 
 @pytest.mark.parametrize("ordinal_loss", ["likelihood", "triplet"])
 def test_two_replicas_equal_one(rng, ordinal_loss):
-    data = batch_of(rng, 16)
-
-    def run(replicas):
-        strategy = strategy_lib.make_strategy(replicas)
-        model = make(strategy=strategy, ordinal_loss=ordinal_loss)
-        dataset = strategy.experimental_distribute_dataset(
-            tf.data.Dataset.from_tensor_slices(data).batch(16))
-        logs = {k: float(v) for k, v in loop.make_distributed_step(model, strategy)(
-            next(iter(dataset))).items()}
-        return logs, [w.numpy() for w in model.weights]
-
-    logs1, weights1 = run(1)
-    logs2, weights2 = run(2)
-    for key in logs1:
-        assert logs2[key] == pytest.approx(logs1[key], rel=1e-4, abs=1e-5), key
-    for w1, w2 in zip(weights1, weights2):
-        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+    assert_replicas_agree(lambda strategy: make(strategy=strategy, ordinal_loss=ordinal_loss),
+                          batch_of(rng, 16))
 
 
 def test_keras_round_trip(tmp_path, rng):
@@ -173,7 +158,7 @@ def test_attention_attends(tmp_path):
 
     config = config_files.load_config_file(f"{REPO}/configs/doh_patches.py")
     report = loop.train_and_evaluate(config, str(tmp_path))
-    model, source, split, _ = loop.restore_for_eval(config, str(tmp_path))
+    model, source, split, _ = restored(config, str(tmp_path))
     _, corners = synthetic.colour_patches()
     maps = model.attention_maps(source.array[split.query]).numpy()
     inside = synthetic.patch_mass(maps, corners[split.query], 6, 24)

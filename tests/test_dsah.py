@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, resume, separable_source, tiny_config
-from tfhash import backbones, losses, models
-from tfhash.models.dpsh import bank_likelihood
+from tests.conftest import (REPO, assert_replicas_agree, restored,
+                            resume, separable_source, small_network, tiny_config)
+from tfhash import backbones, layers, losses, models
 from tfhash.training import loop
-from tfhash.training import strategy as strategy_lib
 
 
 def np_likelihood(u, v, s):
@@ -30,10 +29,12 @@ def test_saliency_margin_matches_numpy(rng):
 def make(strategy=None, shared=False, saliency_loss="margin", every=1, **kwargs):
     with (strategy or tf.distribute.get_strategy()).scope():
         keras.utils.set_random_seed(3)
-        model = models.DSaH(backbones.SmallCNN((4, 8), 1), 12, num_train=16, num_classes=3,
-                            attention_backbone=None if shared else backbones.SmallCNN((4,), 1),
-                            saliency_loss=saliency_loss, attention_every=every, head_activation="tanh",
-                            **kwargs)
+        network = small_network(12, activation="tanh")
+        mask = {k: kwargs.pop(k) for k in ("initial_bias", "normalize") if k in kwargs}
+        attention = layers.SaliencyMask(
+            network.backbone if shared else backbones.SmallCNN((4,), 1), **mask)
+        model = models.DSaH(network, attention, num_train=16, num_classes=3,
+                            saliency_loss=saliency_loss, attention_every=every, **kwargs)
         model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
         model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
     return model
@@ -58,9 +59,16 @@ def test_round_trip_and_outputs(tmp_path, rng):
     loaded = keras.saving.load_model(path)
     assert type(loaded) is models.DSaH
     for key in ("saliency_loss", "margin", "area_weight", "area_target", "attention_every",
-                "mask_initial_bias", "mask_normalization", "bits"):
+                "num_train"):
         assert loaded.get_config()[key] == model.get_config()[key]
-    assert loaded.attention_backbone.widths == (4,)
+    assert loaded.attention.normalize == model.attention.normalize == "max"
+    # a shared backbone stays shared, stored once
+    shared = make(shared=True)
+    shared.save(str(tmp_path / "shared.keras"))
+    reloaded = keras.saving.load_model(str(tmp_path / "shared.keras"))
+    assert reloaded.attention.backbone is reloaded.network.backbone
+    np.testing.assert_allclose(reloaded(images).numpy(), shared(images).numpy(), rtol=1e-5, atol=1e-5)
+    assert loaded.attention.backbone.widths == (4,) and loaded.bits == 12
     np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
@@ -102,23 +110,7 @@ def test_attention_every_in_the_loop_on_two_replicas(tmp_path):
 
 
 def test_two_replicas_equal_one(rng):
-    data = batch_of(rng, 16)
-
-    def run(replicas):
-        strategy = strategy_lib.make_strategy(replicas)
-        model = make(strategy)
-        dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(data).batch(16))
-
-        step = loop.make_distributed_step(model, strategy)
-        logs = {k: float(v) for k, v in step(next(iter(dataset))).items()}
-        return logs, [w.numpy() for w in model.weights]
-
-    logs1, weights1 = run(1)
-    logs2, weights2 = run(2)
-    for key in logs1:
-        assert logs2[key] == pytest.approx(logs1[key], rel=1e-4, abs=1e-5), key
-    for w1, w2 in zip(weights1, weights2):
-        np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+    assert_replicas_agree(make, batch_of(rng, 16))
 
 
 def test_training_loop_runs_and_resumes_dsah(tmp_path, monkeypatch):
@@ -135,19 +127,19 @@ def test_training_loop_runs_and_resumes_dsah(tmp_path, monkeypatch):
 
 
 def test_mask_normalisation(rng):
-    plain = make(mask_normalization="none", mask_initial_bias=3.0)
+    plain = make(normalize="none", initial_bias=3.0)
     images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
     np.testing.assert_allclose(plain.saliency(images).numpy(), 1 / (1 + np.exp(-3.0)), rtol=1e-6)
     # a non-uniform map: every image's maximum becomes 1, ratios are kept
     plain.attention.score.kernel.assign(rng.normal(size=plain.attention.score.kernel.shape))
     raw = plain.saliency(images).numpy()
-    normalised = make(mask_normalization="max", mask_initial_bias=3.0)
+    normalised = make(normalize="max", initial_bias=3.0)
     normalised.set_weights(plain.get_weights())
     expected = raw / raw.max(axis=(1, 2, 3), keepdims=True)
     np.testing.assert_allclose(normalised.saliency(images).numpy(), expected, rtol=1e-5)
     assert raw.std() > 0.01
     with pytest.raises(ValueError, match="normalize"):
-        make(mask_normalization="softmax")
+        make(normalize="softmax")
     with pytest.raises(ValueError, match="area_target"):
         make(area_target=1.5)
     with pytest.raises(ValueError, match="area_weight"):
@@ -159,8 +151,9 @@ def test_semantic_attention_loss_is_bank_loss_plus_area(rng):
     model.attention.score.kernel.assign(rng.normal(size=model.attention.score.kernel.shape))
     batch = batch_of(rng)
     loss, mask = model._attention_loss(batch["image"], batch)
-    semantic, _ = bank_likelihood(model.bank, model.hash(batch["image"] * mask), batch,
-                                  model.quant_weight, update_bank=False)
+    semantic, _ = losses.bank_likelihood(model.bank, model.hash(batch["image"] * mask), batch,
+                                         scale=0.5, quant_weight=model.quant_weight,
+                                         update_bank=False)
     areas = mask.numpy().mean(axis=(1, 2, 3))
     np.testing.assert_allclose(float(loss), float(semantic) + 0.7 * areas.mean(), rtol=1e-5)
     # with a floor between the images' areas, only the images above it count
@@ -182,7 +175,7 @@ def test_attention_attends(tmp_path):
 
     config = config_files.load_config_file(f"{REPO}/configs/dsah_patches.py")
     report = loop.train_and_evaluate(config, str(tmp_path))
-    model, source, split, _ = loop.restore_for_eval(config, str(tmp_path))
+    model, source, split, _ = restored(config, str(tmp_path))
     _, corners = synthetic.colour_patches()
     maps = model.saliency(tf.cast(source.array[split.query], tf.float32)).numpy()[..., 0]
     inside, outside = synthetic.patch_saliency(maps, corners[split.query], 6)

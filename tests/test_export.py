@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import tiny_config
+from tests.conftest import restored, tiny_config
 from tfhash import export, retrieval
 from tfhash.data import preprocess
 from tfhash.training import loop
@@ -23,7 +23,7 @@ def trained(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
     config = tiny_config(**{"train.epochs": 1})
     loop.train_and_evaluate(config, str(workdir))
-    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    model, source, split, _ = restored(config, str(workdir))
     codes = np.load(workdir / "codes.npz")
     return model, source, split, codes, workdir
 
@@ -201,7 +201,7 @@ def test_export_codes_equal_the_reports_on_resized_images(tmp_path):
     workdir = str(tmp_path / "run")
     loop.train_and_evaluate(config, workdir)
     codes = np.load(os.path.join(workdir, "codes.npz"))
-    model, source, split, _ = loop.restore_for_eval(config, workdir)
+    model, source, split, _ = restored(config, workdir)
     path = export.export(model, str(tmp_path / "export"))
     loaded = tf.saved_model.load(path)
     files = [str(source.paths[i]) for i in codes["db_items"]]

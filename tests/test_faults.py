@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_config
+from tests.conftest import restored, tiny_config
 from tfhash import atomic, data, export, retrieval
-from tfhash.training import evaluation, loop
+from tfhash.training import evaluation, loop, reporting
+from tfhash.training.workdir import Workdir
 
 
 def disk_full(monkeypatch):
@@ -45,9 +46,15 @@ def fail_writes_to(monkeypatch, name):
     monkeypatch.setattr(atomic.os, "fsync", fsync)
 
 
+def evaluate_into(workdir, model, config, source, split, stats):
+    """Scores the model and writes the report files into the run folder."""
+    scored = evaluation.evaluate(model, config, source, split, stats)
+    return reporting.write(Workdir(workdir), scored, model, config, source, split)
+
+
 def _writers(config, workdir):
     """File name -> a call that writes that file of the workdir (anew)."""
-    model, source, split, stats = loop.restore_for_eval(config, str(workdir))
+    model, source, split, stats = restored(config, str(workdir))
     from tfhash.models import dagh
     from tfhash.training import config_files
 
@@ -55,10 +62,11 @@ def _writers(config, workdir):
     return {
         "split.json": lambda: data.save_split(split, str(workdir / "split.json")),
         "config.json": lambda: config_files.save_config(config, str(workdir)),
-        "validation.json": lambda: evaluation.record_validation(str(workdir), 7, 0.25),
-        "codes.npz": lambda: evaluation.evaluate(model, config, source, split, str(workdir), stats),
-        "report.json": lambda: evaluation.evaluate(model, config, source, split, str(workdir), stats),
-        "guided_codes.npz": lambda: dagh.write_guided_codes(str(workdir / "guided_codes.npz"), guided),
+        "validation.json": lambda: Workdir(workdir).record_validation(7, 0.25),
+        "codes.npz": lambda: evaluate_into(workdir, model, config, source, split, stats),
+        "report.json": lambda: evaluate_into(workdir, model, config, source, split, stats),
+        "guided_codes.npz": lambda: Workdir(workdir).keep_arrays(
+            "guided_codes.npz", dagh.guided_codes_record(guided)),
     }
 
 
@@ -85,13 +93,13 @@ def test_split_and_report_keep_their_previous_version(trained, monkeypatch):
     config, workdir, report = trained
     split_before = (workdir / "split.json").read_bytes()
     report_before = (workdir / "report.json").read_bytes()
-    model, source, split, stats = loop.restore_for_eval(config, str(workdir))
+    model, source, split, stats = restored(config, str(workdir))
     disk_full(monkeypatch)
     with pytest.raises(OSError, match=r"No space left on device: could not write .*split.json; "
                                       r"the previous version is kept"):
         data.save_split(split, str(workdir / "split.json"))
     with pytest.raises(OSError, match=r"could not write .*(report.json|codes.npz); the previous"):
-        evaluation.evaluate(model, config, source, split, str(workdir), stats)
+        evaluate_into(workdir, model, config, source, split, stats)
     monkeypatch.undo()
     assert (workdir / "split.json").read_bytes() == split_before
     assert (workdir / "report.json").read_bytes() == report_before
@@ -135,7 +143,7 @@ def test_index_save_keeps_the_previous_file(tmp_path, monkeypatch, rng):
 
 def test_export_failure_leaves_no_partial_version(trained, tmp_path, monkeypatch):
     config, workdir, _ = trained
-    model = loop.restore_for_eval(config, str(workdir))[0]
+    model = restored(config, str(workdir))[0]
     first = export.export(model, str(tmp_path))
     disk_full(monkeypatch)
     with pytest.raises(OSError, match="No space left on device: could not write .*tfhash.json"):

@@ -104,7 +104,8 @@ def test_broken_files_are_named_with_their_reason(zoo, tmp_path):
     root, _ = zoo
     source = data.load_source(f"folder:{root}")
     with pytest.raises(ValueError) as error:
-        data.resolve_split(source, data_config(query_per_class=1, train_per_class=2), str(tmp_path / "w"))
+        data.resolve_split(source, data_config(query_per_class=1, train_per_class=2),
+                           str(tmp_path / "w" / "split.json"))
     message = str(error.value)
     assert "3 image(s) cannot be decoded" in message
     assert "bomb.png (image refused: its header says it has more than the 67108864 pixels" in message
@@ -113,7 +114,7 @@ def test_broken_files_are_named_with_their_reason(zoo, tmp_path):
     assert "Traceback" not in message and "{{function_node" not in message
     assert not (tmp_path / "w" / "split.json").exists()
     split = data.resolve_split(source, data_config(query_per_class=1, train_per_class=2,
-                                                   skip_corrupt=True), str(tmp_path / "w"))
+                                                   skip_corrupt=True), str(tmp_path / "w" / "split.json"))
     assert len(split.skipped) == 3
 
 

@@ -67,9 +67,7 @@ def test_quantization_and_unit_magnitude(rng):
 def test_likelihood_logit_scale_follows_the_code_length(rng, bits, max_logit):
     """The paper's logit is 0.5 u.v (bits / 2 for codes that agree everywhere); with
     max_logit it is max_logit * u.v / bits at every length."""
-    from tfhash.models.dpsh import logit_scale
-
-    scale = logit_scale(bits, max_logit)
+    scale = losses.logit_scale(bits, max_logit)
     same = np.ones((1, bits), np.float32)
     theta = losses.likelihood_logits(same, same, scale).numpy()[0, 0]
     assert theta == pytest.approx(bits / 2 if max_logit == 0 else max_logit)

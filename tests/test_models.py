@@ -3,19 +3,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfhash import backbones, layers, models
+from tests.conftest import small_network
+from tfhash import backbones, layers, methods, models
 
 
 SPEC = models.DataSpec(image_size=16, num_train=10, num_classes=3)
 
 
 def make(method, bits=12):
-    backbone = backbones.SmallCNN((4, 8), 1)
     if method == "dpsh":
-        model = models.DPSH(backbone, bits, num_train=10, num_classes=3, quant_weight=0.5,
-                            head_batch_norm=True, head_activation="tanh")
+        model = models.DPSH(small_network(bits, batch_norm=True, activation="tanh"), num_train=10,
+                            num_classes=3, quant_weight=0.5)
     else:
-        model = models.DSH(backbone, bits, alpha=0.02, margin=5.0, hidden_units=8)
+        model = models.DSH(small_network(bits, hidden_units=8), alpha=0.02, margin=5.0)
     model.build_from_spec(SPEC)
     return model
 
@@ -27,7 +27,7 @@ def test_config_round_trip_and_keras_file(tmp_path, rng, method):
     expected = model(images.astype(np.float32)).numpy()
     clone = type(model).from_config(model.get_config())
     assert isinstance(clone, type(model)) and clone.get_config() == model.get_config()
-    assert isinstance(clone.backbone, backbones.SmallCNN)
+    assert isinstance(clone.network.backbone, backbones.SmallCNN)
     path = str(tmp_path / f"{method}.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -49,7 +49,7 @@ def test_build_from_spec_builds_every_weight_without_a_call():
     with pytest.raises(ValueError, match="needs image and text data"):
         class TextModel(models.DSH):
             REQUIRED_MODALITIES = ("image", "text")
-        TextModel(backbones.SmallCNN((4,), 1), 8).build_from_spec(SPEC)
+        TextModel(small_network(8, widths=(4,))).build_from_spec(SPEC)
 
 
 def test_data_spec_checks_its_fields():
@@ -65,12 +65,14 @@ def test_data_spec_checks_its_fields():
 
 
 def test_registry_names_every_method_and_refuses_duplicates():
-    assert set(models.registry.names()) >= {"dpsh", "dsh", "dsah"}
-    assert models.registry.get("dsh") is models.DSH
+    assert set(methods.names()) >= {"dpsh", "dsh", "dsah", "doh", "dagh", "dcmh", "hashgan"}
+    assert methods.get("dsh").build is methods.dsh.build
     with pytest.raises(ValueError, match="unknown method 'lsh'"):
-        models.registry.get("lsh")
-    with pytest.raises(ValueError, match="already registered by DSH"):
-        models.register("dsh")(models.DPSH)
+        methods.get("lsh")
+    with pytest.raises(ValueError, match="already registered by tfhash.methods.dsh"):
+        methods.register("dsh")(methods.dpsh.build)
+    with pytest.raises(ValueError, match="not method-dependent"):
+        methods.register("toy_bad", defaults={"train.epochs": 3})(lambda config, spec: None)
 
 
 def test_hash_head_round_trip():
@@ -82,7 +84,7 @@ def test_hash_head_round_trip():
 @pytest.mark.parametrize("bad", [0, -4, 1.5])
 def test_bad_bits(bad):
     with pytest.raises(ValueError, match="bits must be a positive integer"):
-        models.DSH(backbones.SmallCNN((4,), 1), bad)
+        models.DSH(small_network(bad, widths=(4,)))
 
 
 def test_application_backbone_builds_without_weights():
@@ -101,11 +103,11 @@ def test_balance_term_and_graded_similarity_enter_the_loss(rng, method):
     batch = {"label": labels, "index": np.arange(6, dtype=np.int64)}
 
     def loss(**kwargs):
-        backbone = backbones.SmallCNN((4,), 1)
+        network = small_network(12, widths=(4,))
         if method == "dpsh":
-            model = models.DPSH(backbone, 12, num_train=6, num_classes=3, memory_bank=False, **kwargs)
+            model = models.DPSH(network, num_train=6, num_classes=3, memory_bank=False, **kwargs)
         else:
-            model = models.DSH(backbone, 12, **kwargs)
+            model = models.DSH(network, **kwargs)
         return float(model.compute_hash_loss(codes, batch)[0])
 
     squash = np.tanh if method == "dsh" else (lambda x: x)
@@ -113,6 +115,6 @@ def test_balance_term_and_graded_similarity_enter_the_loss(rng, method):
     assert loss(balance_weight=0.5) - loss() == pytest.approx(expected, rel=1e-4)
     assert loss(similarity="jaccard") != pytest.approx(loss())  # these labels overlap partly
     with pytest.raises(ValueError, match="similarity must be one of"):
-        models.DSH(backbones.SmallCNN((4,), 1), 8, similarity="dice")
+        models.DSH(small_network(8, widths=(4,)), similarity="dice")
     with pytest.raises(ValueError, match="balance_weight must be >= 0"):
-        models.DSH(backbones.SmallCNN((4,), 1), 8, balance_weight=-1)
+        models.DSH(small_network(8, widths=(4,)), balance_weight=-1)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import tiny_config
+from tests.conftest import restored, tiny_config
 from tfhash import export, retrieval
 from tfhash.data import preprocess
 from tfhash.search import FileEncoder, LocalCollection
@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
     workdir = root / "run"
     config = tiny_config(**{"train.epochs": 1})
     loop.train_and_evaluate(config, str(workdir))
-    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    model, source, split, _ = restored(config, str(workdir))
     photos = root / "photos"
     for i, item in enumerate(split.database[:30]):
         folder = photos / "a" if i % 2 else photos / "b" / "deep"

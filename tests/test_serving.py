@@ -17,7 +17,7 @@ from PIL import Image
 pytest.importorskip("tensorflow_serving")
 
 from tests import serving_double  # noqa: E402
-from tests.conftest import tiny_config  # noqa: E402
+from tests.conftest import restored, tiny_config  # noqa: E402
 from tfhash import export, retrieval  # noqa: E402
 from tfhash.serving import Client, ServingError  # noqa: E402
 from tfhash.training import loop  # noqa: E402
@@ -28,7 +28,7 @@ def served(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
     config = tiny_config(**{"train.epochs": 1})
     loop.train_and_evaluate(config, str(workdir))
-    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    model, source, split, _ = restored(config, str(workdir))
     codes = np.load(workdir / "codes.npz")
     base = str(workdir / "export")
     export.export(model, base, databases={"image": (codes["db_codes"], codes["db_items"])})

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("tensorflow_serving")
 
 from tests import serving_double  # noqa: E402
-from tests.conftest import tiny_config  # noqa: E402
+from tests.conftest import restored, tiny_config  # noqa: E402
 from tfhash import export, retrieval  # noqa: E402
 from tfhash.serving import Client  # noqa: E402
 from tfhash.training import loop  # noqa: E402
@@ -24,7 +24,7 @@ def served(tmp_path_factory):
     config = tiny_config(method="hashgan", **{"data.source": "patch_pairs",
                                               "train.batch_size": 16, "train.epochs": 1})
     loop.train_and_evaluate(config, str(workdir))
-    model, source, split, _ = loop.restore_for_eval(config, str(workdir))
+    model, source, split, _ = restored(config, str(workdir))
     codes = np.load(workdir / "codes.npz")
     base = str(workdir / "export")
     databases = {m: (codes[f"db_{m}_codes"], codes["db_items"]) for m in ("image", "text")}

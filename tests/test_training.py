@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, resume, separable_source, tiny_config, train_until_killed
+from tests.conftest import REPO, restored, resume, separable_source, tiny_config, train_until_killed
 from tfhash import models
-from tfhash.training import evaluation, loop
+from tfhash.training import evaluation, loop, reporting
 
 
 def weights_after(config, workdir):
@@ -168,7 +168,7 @@ def test_validation_draw_is_scored_during_training(tmp_path):
     assert [h["epoch"] for h in history] == [2, 3] and report["validation"] == history
     assert report["num_validation"] == 20 and report["num_train"] == 60
     # the score is the validation items against the training items, by the model's encoder
-    model, source, split, _ = loop.restore_for_eval(config, str(tmp_path))
+    model, source, split, _ = restored(config, str(tmp_path))
     assert evaluation.validate(model, config, source, split) == pytest.approx(history[-1]["map_all"],
                                                                             abs=1e-6)
     encoder = model.encoders()["image"]
@@ -187,7 +187,7 @@ def test_validation_draw_is_scored_during_training(tmp_path):
     assert set(health) == {"bit_balance", "mean_abs_bit_correlation", "constant_bits",
                            "distinct_codes", "largest_bucket_share"}
     assert 0 <= report["chance_map_all"] <= 1
-    table = evaluation.format_table(report, config.eval.top_k, config.eval.radius)
+    table = reporting.format_table(report)
     assert "validation" in table and "largest bucket" in table and "chance" in table
 
 

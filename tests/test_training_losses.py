@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import tiny_config
-from tfhash import models
+from tfhash import methods, models
 
 NUM_TRAIN, CLASSES, BITS, BATCH = 16, 3, 12, 8
 SPEC = models.DataSpec(image_size=16, num_train=NUM_TRAIN, num_classes=CLASSES)
@@ -22,7 +22,7 @@ SPEC = models.DataSpec(image_size=16, num_train=NUM_TRAIN, num_classes=CLASSES)
 def make(method, **overrides):
     config = tiny_config(method=method, bits=BITS, **overrides)
     keras.utils.set_random_seed(5)
-    model = models.make_model(config, SPEC)
+    model = methods.build_model(config, SPEC)
     model.build_from_spec(SPEC)
     # a zero learning rate: the weights a step starts from are the ones it leaves
     model.build_optimizers(lambda steps: keras.optimizers.SGD(0.0), 1, 1)
@@ -77,8 +77,8 @@ def step_loss(model, batch, variant=None):
 @pytest.mark.parametrize("memory_bank, balance_weight, max_logit", [
     (True, 0.0, 6.0), (True, 0.5, 0.0), (False, 0.0, 6.0)])
 def test_dpsh(rng, memory_bank, balance_weight, max_logit):
-    model = make("dpsh", **{"dpsh.memory_bank": memory_bank, "dpsh.quant_weight": 0.3,
-                            "dpsh.max_logit": max_logit, "loss.balance_weight": balance_weight,
+    model = make("dpsh", **{"dpsh.memory_bank": memory_bank, "loss.quant_weight": 0.3,
+                            "loss.max_logit": max_logit, "loss.balance_weight": balance_weight,
                             "model.head_activation": "tanh", "model.head_batch_norm": True})
     fill_bank(model.bank, rng)
     batch = batch_of(rng)
@@ -138,7 +138,7 @@ def test_doh(rng):
 
 
 def test_dsah_hashing_step(rng):
-    model = make("dsah", **{"dpsh.quant_weight": 0.4, "loss.balance_weight": 0.3,
+    model = make("dsah", **{"loss.quant_weight": 0.4, "loss.balance_weight": 0.3,
                             "model.head_activation": "tanh", "model.head_batch_norm": True})
     fill_bank(model.bank, rng)
     batch = batch_of(rng)
@@ -156,7 +156,7 @@ def test_dsah_hashing_step(rng):
 
 
 def test_dagh_both_stages(rng):
-    model = make("dagh", **{"dpsh.quant_weight": 0.2, "dagh.attention_weight": 0.5,
+    model = make("dagh", **{"loss.quant_weight": 0.2, "dagh.attention_weight": 0.5,
                             "dagh.margin": 0.3, "dagh.stage1_epochs": 1,
                             "model.head_activation": "tanh", "model.head_batch_norm": True})
     fill_bank(model.bank, rng)
@@ -203,7 +203,7 @@ def test_hashgan_hashing_step(rng, adversarial):
         "hashgan.text_widths": (16, 16), "hashgan.image_widths": (16,),
         "hashgan.adversarial": adversarial, "hashgan.triplet_margin": 1.5})
     keras.utils.set_random_seed(5)
-    model = models.make_model(config, spec)
+    model = methods.build_model(config, spec)
     model.build_from_spec(spec)
     model.build_optimizers(lambda steps: keras.optimizers.SGD(0.0), 1, 1)
     batch = batch_of(rng)

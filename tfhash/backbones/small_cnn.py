@@ -2,22 +2,26 @@
 
 import keras
 
+from tfhash.backbones.base import Backbone
+
 
 @keras.saving.register_keras_serializable(package="tfhash")
-class SmallCNN(keras.layers.Layer):
+class SmallCNN(Backbone):
     """Stages of (3x3 conv, batch norm, ReLU) x `convs_per_stage`, then 2x2 max-pool.
 
     Takes float images in [0, 255] (normalised to [-1, 1] inside) and returns
     `{"feature_map": (batch, h, w, c), "features": (batch, c)}` (global average
-    pooled). Knows nothing about hashing.
+    pooled); the map is `image_size / 2 ** len(widths)` pixels on a side. Stages are
+    named "stage1", "stage2", ... (`train_from` freezes the ones before it).
 
     Args:
       widths: channels of each stage.
       convs_per_stage: conv layers per stage.
+      train_from: see `Backbone`.
     """
 
-    def __init__(self, widths=(32, 64, 128), convs_per_stage=2, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, widths=(32, 64, 128), convs_per_stage=2, train_from=None, **kwargs):
+        super().__init__(train_from=train_from, **kwargs)
         widths = tuple(int(w) for w in widths)
         if not widths or min(widths) <= 0 or convs_per_stage <= 0:
             raise ValueError(
@@ -25,7 +29,7 @@ class SmallCNN(keras.layers.Layer):
             )
         self.widths = widths
         self.convs_per_stage = int(convs_per_stage)
-        self.blocks = []
+        self.blocks = []  # flat, stage after stage (the checkpoint order)
         for width in widths:
             for _ in range(self.convs_per_stage):
                 self.blocks.append(keras.layers.Conv2D(width, 3, padding="same", use_bias=False))
@@ -33,6 +37,15 @@ class SmallCNN(keras.layers.Layer):
                 self.blocks.append(keras.layers.ReLU())
             self.blocks.append(keras.layers.MaxPooling2D(2))
         self.pool = keras.layers.GlobalAveragePooling2D()
+        self.check_train_from()
+
+    @property
+    def stage_names(self):
+        return tuple(f"stage{i + 1}" for i in range(len(self.widths)))
+
+    def stage_layers(self, index):
+        per_stage = 3 * self.convs_per_stage + 1
+        return self.blocks[index * per_stage:(index + 1) * per_stage]
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -41,12 +54,18 @@ class SmallCNN(keras.layers.Layer):
             shape = block.compute_output_shape(shape)
         self.pool.build(shape)
         super().build(input_shape)
+        self.freeze_trunk()
 
-    def call(self, images, training=False):
-        x = images / 127.5 - 1.0
-        for block in self.blocks:
+    def _input(self, images):
+        return images / 127.5 - 1.0
+
+    def _stage(self, index, x, training):
+        for block in self.stage_layers(index):
             x = block(x, training=training)
-        return {"feature_map": x, "features": self.pool(x)}
+        return x
+
+    def _pool(self, feature_map):
+        return self.pool(feature_map)
 
     def compute_output_spec(self, images, training=False):
         x = images

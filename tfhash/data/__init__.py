@@ -1,7 +1,7 @@
 """Data sets, protocol splits, the one preprocessing and the input pipelines."""
 
 from tfhash.data.paired import PairedArraySource, PairedSource
-from tfhash.data.pipeline import TrainData, eval_dataset
+from tfhash.data.pipeline import TrainData, eval_dataset, item_images
 from tfhash.data.registry import load_source
 from tfhash.data.sources import ArraySource, FileSource, Source
 from tfhash.data.splits import PROTOCOLS, Split, load_split, make_split, resolve_split, save_split
@@ -16,6 +16,7 @@ __all__ = [
     "Split",
     "TrainData",
     "eval_dataset",
+    "item_images",
     "load_source",
     "load_split",
     "make_split",

@@ -113,3 +113,14 @@ def eval_dataset(source, indices, image_size, batch_size, modalities=("image", "
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def item_images(source, items, size):
+    """uint8 `[n, size, size, 3]` of source items, in the given order, through the one
+    preprocessing (what the model sees)."""
+    items = np.asarray(items, np.int64)
+    order = np.argsort(items, kind="stable")
+    loaded = [preprocess.resize(image, size).numpy() for image in source.images(items[order])]
+    result = np.empty((len(items), size, size, 3), np.uint8)
+    result[order] = np.stack(loaded)
+    return result

@@ -28,7 +28,6 @@ from absl import logging
 from tfhash import atomic
 
 PROTOCOLS = ("cifar10-1", "per_class", "fixed", "official")
-SPLIT_FILE = "split.json"
 
 
 @dataclasses.dataclass
@@ -256,17 +255,17 @@ def check_split_matches(split, source, params, path):
         )
 
 
-def resolve_split(source, data_config, workdir=None, write=True):
-    """The split for this run: reloaded from the workdir, or drawn, checked and saved
-    (saved only when `write`: a multi-worker job's other workers draw the same split
-    and leave the workdir to the chief).
+def resolve_split(source, data_config, path=None, write=True):
+    """The split for this run: reloaded from `path` (a run folder's split.json) when it
+    exists, or drawn, checked and saved there (saved only when `write`: a
+    multi-worker job's other workers draw the same split and leave the folder to the
+    chief).
 
     Unreadable images are found before training starts: with
     `data_config.skip_corrupt` they are dropped and counted in the log, otherwise
     the error names them. Nothing is written to the workdir on error.
     """
     params = protocol_params(data_config)
-    path = os.path.join(workdir, SPLIT_FILE) if workdir else None
     if path and os.path.exists(path):
         split = load_split(path)
         check_split_matches(split, source, params, path)
@@ -295,7 +294,7 @@ def resolve_split(source, data_config, workdir=None, write=True):
             logging.warning("Skipping %d unreadable image(s): %s", len(names), names[:20])
             split = drop_items(split, bad, names)
     if path and write:
-        os.makedirs(workdir, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         save_split(split, path)
     logging.info("Split %s (checksum %s)", split.summary(), split.checksum()[:12])
     return split

@@ -8,9 +8,10 @@ search signatures, with the source item numbers as ids.
 """
 
 import os
-import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from tfhash import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A tfhash-train workdir.")
@@ -27,9 +28,9 @@ def stored_databases(workdir, encoder_names):
     """Database encoder name -> (packed codes, item ids) from the workdir's codes.npz."""
     import numpy as np
 
-    from tfhash.training import evaluation
+    from tfhash.training import workdir as workdir_lib
 
-    path = os.path.join(workdir, evaluation.CODES_FILE)
+    path = workdir_lib.Workdir(workdir).file(workdir_lib.CODES_FILE)
     if not os.path.exists(path):
         raise ValueError(f"--with_index needs {path}; run tfhash-eval first")
     with np.load(path) as codes:
@@ -46,22 +47,20 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from tfhash.training import config_files
 
-    try:
+    with cli.one_line_errors("tfhash-export"):
         config = config_files.load_workdir_config(FLAGS.workdir, configure_devices=True)
-        from tfhash import export
-        from tfhash.training import figures, loop
+        from tfhash import data, export
+        from tfhash.training import strategy as strategy_lib
+        from tfhash.training import workdir as workdir_lib
 
-        model, source, split, _ = loop.restore_for_eval(config, FLAGS.workdir)
+        strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+        model, source, split, _ = workdir_lib.restore(FLAGS.workdir, strategy, config)
         databases = stored_databases(FLAGS.workdir, model.encoders()) if FLAGS.with_index else None
-        warmup = figures.item_images(source, split.query[:3], config.data.image_size)
-        target = export.export(model, FLAGS.export_dir or os.path.join(FLAGS.workdir, "export"),
-                               FLAGS.version, databases, warmup_images=warmup,
-                               image_encoder=FLAGS.image_encoder,
-                               vocabulary=getattr(source, "vocabulary", None))
-    except ValueError as e:
-        logging.error("%s", e)
-        print(f"tfhash-export: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        warmup = data.item_images(source, split.query[:3], config.data.image_size)
+        target = export.export(
+            model, FLAGS.export_dir or os.path.join(FLAGS.workdir, workdir_lib.EXPORT_DIR),
+            FLAGS.version, databases, warmup_images=warmup, image_encoder=FLAGS.image_encoder,
+            vocabulary=getattr(source, "vocabulary", None))
     print(f"exported {target}")
 
 

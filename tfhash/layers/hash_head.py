@@ -33,6 +33,16 @@ class HashHead(keras.layers.Layer):
         self.code = keras.layers.Dense(self.bits, use_bias=not self.batch_norm)
         self.norm = keras.layers.BatchNormalization(synchronized=True) if self.batch_norm else None
 
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        if self.hidden is not None:
+            self.hidden.build(shape)
+            shape = self.hidden.compute_output_shape(shape)
+        self.code.build(shape)
+        if self.norm is not None:
+            self.norm.build(self.code.compute_output_shape(shape))
+        self.built = True
+
     def call(self, features, training=False):
         x = features
         if self.hidden is not None:

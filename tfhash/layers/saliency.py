@@ -2,6 +2,8 @@
 
 import keras
 
+from tfhash.layers import nested
+
 
 @keras.saving.register_keras_serializable(package="tfhash")
 class SaliencyMask(keras.layers.Layer):
@@ -40,6 +42,14 @@ class SaliencyMask(keras.layers.Layer):
             1, 1, kernel_initializer="zeros",
             bias_initializer=keras.initializers.Constant(self.initial_bias))
 
+    def build(self, input_shape):
+        feature_map = self.backbone(keras.KerasTensor(tuple(input_shape)))["feature_map"]
+        self.score(feature_map)
+        self.built = True
+
+    def compute_output_spec(self, images, training=False):
+        return keras.KerasTensor(tuple(images.shape[:3]) + (1,))
+
     def call(self, images, training=False):
         feature_map = self.backbone(images, training=training)["feature_map"]
         logits = self.score(feature_map)  # (batch, h, w, 1)
@@ -53,12 +63,10 @@ class SaliencyMask(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(backbone=keras.saving.serialize_keras_object(self.backbone),
+        config.update(backbone=nested.serialize(self.backbone),
                       initial_bias=self.initial_bias, normalize=self.normalize)
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return cls(**nested.deserialize(config, "backbone"))

@@ -32,6 +32,15 @@ def label_similarity(labels_a, labels_b, kind="shared"):
     raise ValueError(f"similarity must be one of {SIMILARITIES}, got {kind!r}")
 
 
+def check_pair_settings(similarity, balance_weight):
+    """The pairwise losses' shared settings: a known similarity kind and a balance
+    weight >= 0 (a clear error otherwise)."""
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
+    if float(balance_weight) < 0:
+        raise ValueError(f"balance_weight must be >= 0, got {balance_weight}")
+
+
 def bit_balance(codes):
     """Mean over bits of (mean over the items of a bit)^2: 0 when every bit splits the
     items in half, 1 when every bit is the same +-1 for all (a collapse).

@@ -1,7 +1,9 @@
-"""Hashing methods: one Keras model per method, each registered by name."""
+"""Hashing methods: one Keras model per method, composed from networks
+(`tfhash.layers`, `tfhash.backbones`) and losses (`tfhash.losses`). A model never
+reads a run config: `tfhash.methods` builds one from a config."""
 
-from tfhash.models import contract, registry
-from tfhash.models.base import HashingModel
+from tfhash.models import contract
+from tfhash.models.base import HashingModel, NetworkModel
 from tfhash.models.contract import DataSpec, Encoder, EpochContext, Maps
 from tfhash.models.dagh import DAgH
 from tfhash.models.dcmh import DCMH
@@ -10,7 +12,6 @@ from tfhash.models.dpsh import DPSH
 from tfhash.models.dsah import DSaH
 from tfhash.models.dsh import DSH
 from tfhash.models.hashgan import HashGAN
-from tfhash.models.registry import make_model, register
 
-__all__ = ["DAgH", "DCMH", "DOH", "HashGAN", "DPSH", "DSH", "DSaH", "DataSpec", "Encoder", "EpochContext", "HashingModel", "Maps",
-           "contract", "make_model", "register", "registry"]
+__all__ = ["DAgH", "DCMH", "DOH", "DPSH", "DSH", "DSaH", "DataSpec", "Encoder", "EpochContext",
+           "HashGAN", "HashingModel", "Maps", "NetworkModel", "contract"]

@@ -1,97 +1,55 @@
-"""The common base of every hashing method: the method contract, and the image
-hashing network backbone -> hash head that every method has."""
+"""The method contract as a base class (`HashingModel`), and `NetworkModel`: a method
+whose codes come from one image hashing network trained by one loss (DPSH, DSH)."""
 
 import keras
 import tensorflow as tf
 
-from tfhash import losses
-from tfhash.layers import HashHead
+from tfhash.layers import nested
 from tfhash.models import contract
 from tfhash.retrieval import codes as codes_lib
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
 class HashingModel(keras.Model):
-    """Backbone -> HashHead, and the contract every method declares.
-
-    What the training loop, evaluation, export and figures call (and nothing else;
-    none of them names a method):
+    """The method contract: what the training loop, evaluation, export and figures
+    call (and nothing else; none of them names a method).
 
     - `build_from_spec(spec)`: creates every weight of every network from a
-      `contract.DataSpec` (methods override `build_networks`).
+      `contract.DataSpec` (methods implement `build_networks`).
     - `networks()`: name -> trainable variables; each network gets its own optimizer
       (`build_optimizers`), whose learning-rate schedule spans
       `schedule_steps(name, ...)` steps (a stage's schedule spans that stage).
     - `on_epoch_begin(epoch, context)`: the schedule hook (stage switches,
       annealing, code refreshes). Whatever it changes must be a model weight
       (`add_weight(trainable=False)`), so checkpoints hold it and a resumed run
-      continues in the right stage.
+      continues in the right stage. Files it keeps go through `context.artifacts`.
     - `train_step(batch, variant)`: runs in replica context; returns logs. A log is
       a replica's share of a global value (summed over replicas) unless its name is
       in `MEAN_LOGS` (averaged); every log is checked for NaN/inf. `variant` is
       `step_variant(step)`, a Python value: the loop compiles one step per variant,
       so a method branches in Python (which network steps now, which stage) instead
       of putting optimizer updates inside `tf.cond`, which TF's distribution
-      strategies do not allow.
+      strategies do not allow. The loss in the logs is this replica's share of the
+      global loss, already divided by the global number of pairs or items.
     - `encoders()`: modality -> `contract.Encoder` (raw input -> {-1, +1} codes);
       `evaluation_tasks()`: (query encoder, database encoder) pairs to score.
     - `figure_maps(images)`: the method's own figures (e.g. attention maps).
 
-    `train_step(batch)`'s loss is this replica's share of the global loss, already
-    divided by the global number of pairs/items, so summing over replicas gives
-    the loss of one replica on the whole global batch, and the all-reduced
-    gradient is that loss's gradient.
+    A model is built from its networks and settings (constructor arguments); it
+    never reads a run config (`tfhash.methods` turns a config into a model).
 
     Args:
-      backbone: a backbone layer (see `tfhash.backbones`).
-      bits: code length.
-      head_activation: "linear" or "tanh".
-      hidden_units: hidden layer width in the head (0: none).
-      head_batch_norm: batch-normalise the code layer's output.
-      similarity: label similarity of the pairwise losses, "shared" (1 when a label
-        is shared) or "jaccard" (shared / either labels; graded on multi-label data).
-      balance_weight: weight of a bit-balance term on the global batch's codes
-        (`losses.bit_balance`), against collapse; 0 for none.
+      bits: code length of the headline codes.
     """
 
     MEAN_LOGS = ()
     REQUIRED_MODALITIES = ("image",)
-    HASH_HEAD = True  # False for methods that make codes another way (DOH's ordinal groups)
 
-    def __init__(self, backbone, bits, head_activation="linear", hidden_units=0,
-                 head_batch_norm=False, similarity="shared", balance_weight=0.0, **kwargs):
+    def __init__(self, bits, **kwargs):
         super().__init__(**kwargs)
-        if similarity not in losses.SIMILARITIES:
-            raise ValueError(f"similarity must be one of {losses.SIMILARITIES}, got {similarity!r}")
-        if float(balance_weight) < 0:
-            raise ValueError(f"balance_weight must be >= 0, got {balance_weight}")
-        self.similarity = similarity
-        self.balance_weight = float(balance_weight)
-        self.backbone = backbone
         self.bits = codes_lib.check_bits(bits)
-        self.head_activation = head_activation
-        self.hidden_units = int(hidden_units)
-        self.head_batch_norm = bool(head_batch_norm)
-        if self.HASH_HEAD:
-            self.head = HashHead(self.bits, head_activation, self.hidden_units,
-                                 batch_norm=self.head_batch_norm)
         self._data_spec = None
         self._optimizers = None
-
-    # -- construction from a run config (the method registry calls this) -----------
-    @staticmethod
-    def common_args(config):
-        """The arguments every method reads from a run config: the hash head's and the
-        pairwise losses' (`config.loss`)."""
-        return dict(bits=config.bits, head_activation=config.model.head_activation,
-                    hidden_units=config.model.hidden_units,
-                    head_batch_norm=config.model.head_batch_norm,
-                    similarity=config.loss.similarity, balance_weight=config.loss.balance_weight)
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        """The model a `tfhash-train` config asks for, for data described by `spec`."""
-        raise NotImplementedError(f"{cls.__name__} must implement from_run_config")
 
     # -- building -------------------------------------------------------------------
     @property
@@ -115,8 +73,9 @@ class HashingModel(keras.Model):
             raise ValueError(f"{type(self).__name__}.build_networks left layers unbuilt: {unbuilt}")
 
     def build_networks(self, spec):
-        """Builds the networks on symbolic inputs (no computation)."""
-        self.head(self.backbone(spec.symbolic("image"))["features"])
+        """Builds the networks on symbolic inputs (`spec.symbolic(modality)`; no
+        computation)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_networks")
 
     def get_build_config(self):
         if self._data_spec is not None:
@@ -132,7 +91,7 @@ class HashingModel(keras.Model):
     # -- networks and optimizers ----------------------------------------------------
     def networks(self):
         """Network name -> its trainable variables (one optimizer per network)."""
-        return {"hash": self.backbone.trainable_variables + self.head.trainable_variables}
+        raise NotImplementedError(f"{type(self).__name__} must implement networks")
 
     def schedule_steps(self, network, steps_per_epoch, epochs):
         """Steps the learning-rate schedule of `network`'s optimizer spans."""
@@ -171,6 +130,13 @@ class HashingModel(keras.Model):
         """Every optimizer variable, for checkpoints."""
         return [v for optimizer in self.optimizers.values() for v in optimizer.variables]
 
+    def optimize(self, network, tape, loss, variables=None):
+        """One optimizer step of `network` on the gradient of `loss` (recorded by
+        `tape`) with respect to its variables (or the given subset)."""
+        variables = self.networks()[network] if variables is None else variables
+        grads = tape.gradient(loss, variables)
+        self.optimizers[network].apply_gradients(zip(grads, variables))
+
     # -- schedule and logs ----------------------------------------------------------
     def on_epoch_begin(self, epoch, context):
         """Called by the loop before every epoch (also the first after a resume)."""
@@ -186,15 +152,10 @@ class HashingModel(keras.Model):
         """"mean" for logs averaged over replicas, else "sum" (shares of a total)."""
         return "mean" if name in self.MEAN_LOGS else "sum"
 
-    # -- the image hashing network --------------------------------------------------
-    def hash(self, images, training=False):
-        """The hashing network: backbone -> head, relaxed codes `(batch, bits)`."""
-        features = self.backbone(images, training=training)["features"]
-        return self.head(features, training=training)
+    def train_step(self, batch, variant=None):
+        raise NotImplementedError(f"{type(self).__name__} must implement train_step")
 
-    def call(self, images, training=False):
-        return self.hash(images, training=training)
-
+    # -- what evaluation, export and figures read -----------------------------------
     def embed_images(self, images):
         """Relaxed codes of raw pixels (uint8 or float in [0, 255]) `[n, S, S, 3]`."""
         return self(tf.cast(images, tf.float32), training=False)
@@ -207,7 +168,6 @@ class HashingModel(keras.Model):
         """The image encoder's codes (`encode_images`)."""
         return self.encode_images(images)
 
-    # -- what evaluation, export and figures read -----------------------------------
     def _spec(self):
         if self._data_spec is None:
             raise ValueError(f"{type(self).__name__} was not built from a DataSpec "
@@ -215,7 +175,7 @@ class HashingModel(keras.Model):
         return self._data_spec
 
     def encoders(self):
-        """Modality -> `contract.Encoder`."""
+        """Modality -> `contract.Encoder` (an image encoder of `embed_images`)."""
         return {"image": contract.Encoder(
             "image", self._spec().input_spec("image"), encode=self.encode_images,
             embed=self.embed_images, code_bits=self.bits)}
@@ -236,36 +196,46 @@ class HashingModel(keras.Model):
         del images
         return {}
 
-    # -- the loss -------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="tfhash")
+class NetworkModel(HashingModel):
+    """A method whose codes are one `layers.HashingNetwork`'s, trained on
+    `compute_hash_loss(codes, batch)` with one optimizer ("hash").
+
+    Args:
+      network: the image hashing network.
+    """
+
+    def __init__(self, network, **kwargs):
+        super().__init__(network.bits, **kwargs)
+        self.network = network
+
+    def build_networks(self, spec):
+        self.network(spec.symbolic("image"))
+
+    def networks(self):
+        return {"hash": self.network.trainable_variables}
+
+    def call(self, images, training=False):
+        return self.network(images, training=training)
+
     def compute_hash_loss(self, codes, batch):
         """Returns `(loss, logs)`: this replica's share of the global loss."""
         raise NotImplementedError(f"{type(self).__name__} must implement compute_hash_loss")
 
     def train_step(self, batch, variant=None):
         del variant
-        variables = self.networks()["hash"]
         with tf.GradientTape() as tape:
             codes = self(batch["image"], training=True)
             loss, logs = self.compute_hash_loss(codes, batch)
-        grads = tape.gradient(loss, variables)
-        self.optimizers["hash"].apply_gradients(zip(grads, variables))
+        self.optimize("hash", tape, loss)
         return dict(logs, loss=loss)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            backbone=keras.saving.serialize_keras_object(self.backbone),
-            bits=self.bits,
-            head_activation=self.head_activation,
-            hidden_units=self.hidden_units,
-            head_batch_norm=self.head_batch_norm,
-            similarity=self.similarity,
-            balance_weight=self.balance_weight,
-        )
+        config.update(network=nested.serialize(self.network))
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return cls(**nested.deserialize(config, "network"))

@@ -110,8 +110,9 @@ class EpochContext:
         part in order, without augmentation (uint8 images, texts, labels, `index` =
         the item's row), e.g. to compute guided codes at a stage boundary.
       strategy: the distribution strategy (hooks run outside replica context).
-      workdir: the run's folder, for files a method writes beside the report (e.g.
-        guided codes); None when there is none.
+      artifacts: where a method keeps files beside the report (e.g. guided codes):
+        `artifacts.keep_arrays(name, arrays)` writes a `.npz` into the run folder
+        (atomically, on the chief only); None when the run has no folder.
     """
 
     epoch: int
@@ -120,7 +121,7 @@ class EpochContext:
     total_steps: int
     train_pass: Callable
     strategy: Optional[tf.distribute.Strategy] = None
-    workdir: Optional[str] = None
+    artifacts: Optional[object] = None
 
 
 @dataclasses.dataclass(frozen=True)

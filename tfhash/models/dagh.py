@@ -2,17 +2,14 @@
 guided codes; stage 2: a second hashing network learns them)."""
 
 import hashlib
-import os
 
 import keras
-import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from tfhash import atomic, backbones, losses, replicas
-from tfhash.layers import FeatureMask, MemoryBank
-from tfhash.models import base, contract, registry
-from tfhash.models.dpsh import bank_likelihood, logit_scale
+from tfhash import losses, replicas
+from tfhash.layers import MemoryBank, nested
+from tfhash.models import base, contract
 from tfhash.retrieval import codes as codes_lib
 
 ATTENTION_LOSSES = ("difference", "contrastive")
@@ -20,14 +17,13 @@ GUIDED_CODES_FILE = "guided_codes.npz"
 SECOND_INITS = ("scratch", "stream1")
 
 
-@registry.register("dagh")
 @keras.saving.register_keras_serializable(package="tfhash")
 class DAgH(base.HashingModel):
     """Two streams trained one after the other in one run.
 
     Stage 1 (the first `stage1_epochs` epochs): network 1 is a backbone's feature map
     F, an attention mask `M = sigmoid(conv1x1(relu(conv3x3(F))))`, the attended map
-    `F * (1 + M)` (`residual_attention`; `F * M` otherwise), global average pooling and
+    `F * (1 + M)` (`F * M` without the mask's residual form), global average pooling and
     the hash head -> relaxed codes u1. Loss: DPSH's likelihood against a memory bank
     (with the length-normalised logit) + `attention_weight` x the attention loss,
     `attention_loss`: "difference" (per pair of the global batch,
@@ -37,8 +33,9 @@ class DAgH(base.HashingModel):
 
     At the stage boundary (the schedule hook) the guided codes `B = sign(u1)` of every
     training item are computed from an un-augmented pass and kept in a checkpointed
-    weight, so a run killed in stage 2 resumes with the same B; they are also written
-    packed to `guided_codes.npz` in the workdir with their SHA-256.
+    weight, so a run killed in stage 2 resumes with the same B; they are also kept in
+    the run folder as `guided_codes.npz`, packed, with their SHA-256
+    (`context.artifacts`).
 
     Stage 2: network 2 (a backbone without attention -> dense(bits) -> sigmoid p)
     learns B by bitwise binary cross-entropy against `(B + 1) / 2`, with its own
@@ -49,14 +46,17 @@ class DAgH(base.HashingModel):
     with `eval_stream` 1); the report scores both.
 
     Args:
-      backbone: network 1's backbone (its feature map is attended).
+      network: network 1's backbone and hash head (`layers.HashingNetwork` without
+        attention: the mask sits between them here, so that the plain map can go
+        through the same head).
       second_backbone: network 2's backbone (may be lighter).
-      bits, num_train, num_classes: codes, memory bank and labels.
+      mask: the attention mask over network 1's feature map (`layers.FeatureMask`:
+        `F * (1 + M)` or `F * M`).
+      num_train, num_classes: memory bank and labels.
       stage1_epochs: epochs of stage 1 (the rest of the run is stage 2).
       quant_weight, max_logit: DPSH's (the likelihood of stage 1).
       attention_loss: "difference" or "contrastive"; attention_weight, margin.
-      residual_attention: `F * (1 + M)` (True) or `F * M`.
-      mask_units: channels of the mask's 3x3 conv.
+      similarity, balance_weight: the pairwise losses' (`models.DPSH`).
       eval_stream: 2 or 1, the stream whose codes are the "image" encoder (and what is
         exported).
       second_init: "scratch" (the paper: network 2 starts from its own initial
@@ -71,16 +71,17 @@ class DAgH(base.HashingModel):
 
     MEAN_LOGS = ("mask_mean", "bit_agreement")
 
-    def __init__(self, backbone, bits, num_train, num_classes, second_backbone, stage1_epochs=20,
+    def __init__(self, network, second_backbone, mask, num_train, num_classes, stage1_epochs=20,
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
-                 attention_weight=1.0, margin=1.0, residual_attention=True, mask_units=64,
-                 eval_stream=2, second_init="scratch", **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+                 attention_weight=1.0, margin=1.0, eval_stream=2, second_init="scratch",
+                 similarity="shared", balance_weight=0.0, **kwargs):
+        super().__init__(network.bits, **kwargs)
+        losses.check_pair_settings(similarity, balance_weight)
         if second_init not in SECOND_INITS:
             raise ValueError(f"second_init must be one of {SECOND_INITS}, got {second_init!r}")
-        if second_init == "stream1" and self.hidden_units:
+        if second_init == "stream1" and network.head.hidden_units:
             raise ValueError("second_init='stream1' needs a hash head without a hidden layer "
-                             f"(model.hidden_units={self.hidden_units})")
+                             f"(model.hidden_units={network.head.hidden_units})")
         if attention_loss not in ATTENTION_LOSSES:
             raise ValueError(f"attention_loss must be one of {ATTENTION_LOSSES}, got {attention_loss!r}")
         if int(stage1_epochs) < 1:
@@ -89,16 +90,17 @@ class DAgH(base.HashingModel):
             raise ValueError(f"eval_stream must be 1 or 2, got {eval_stream}")
         if float(attention_weight) < 0:
             raise ValueError(f"attention_weight must be >= 0, got {attention_weight}")
+        self.network = network
         self.num_train, self.num_classes = int(num_train), int(num_classes)
         self.second_backbone = second_backbone
         self.stage1_epochs = int(stage1_epochs)
         self.quant_weight, self.max_logit = float(quant_weight), float(max_logit)
-        self.scale = logit_scale(self.bits, self.max_logit)
+        self.scale = losses.logit_scale(self.bits, self.max_logit)
         self.attention_loss, self.attention_weight = attention_loss, float(attention_weight)
-        self.margin, self.residual_attention = float(margin), bool(residual_attention)
-        self.mask_units, self.eval_stream = int(mask_units), int(eval_stream)
+        self.margin, self.eval_stream = float(margin), int(eval_stream)
         self.second_init = second_init
-        self.mask = FeatureMask(self.mask_units, self.residual_attention, name="mask")
+        self.similarity, self.balance_weight = similarity, float(balance_weight)
+        self.mask = mask
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.second_head = keras.layers.Dense(self.bits, name="second_head")
         self.bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="bank")
@@ -109,38 +111,27 @@ class DAgH(base.HashingModel):
         self.guided_ready = self.add_weight(shape=(), dtype="int32", initializer="zeros",
                                             trainable=False, name="guided_ready")
 
-    @classmethod
-    def from_run_config(cls, config, spec):
-        section = config.dagh
-        if not 0 < section.stage1_epochs < config.train.epochs:
-            raise ValueError(f"dagh.stage1_epochs={section.stage1_epochs} must leave epochs for "
-                             f"stage 2 (train.epochs={config.train.epochs})")
-        second = config.model.to_dict()
-        if section.second_widths:
-            second["widths"] = tuple(section.second_widths)
-        return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
-                   num_classes=spec.num_classes,
-                   second_backbone=backbones.make_backbone(ml_collections.ConfigDict(second),
-                                                           spec.image_size),
-                   stage1_epochs=section.stage1_epochs, quant_weight=config.dpsh.quant_weight,
-                   max_logit=config.dpsh.max_logit, attention_loss=section.attention_loss,
-                   attention_weight=section.attention_weight, margin=section.margin,
-                   residual_attention=section.residual_attention, mask_units=section.mask_units,
-                   eval_stream=section.eval_stream, second_init=section.second_init,
-                   **cls.common_args(config))
-
     # -- networks -------------------------------------------------------------------
+    @property
+    def backbone(self):
+        return self.network.backbone
+
+    @property
+    def head(self):
+        return self.network.head
+
     def build_networks(self, spec):
         images = spec.symbolic("image")
         attended = self.mask(self.backbone(images)["feature_map"])["attended"]
-        self.head(self.pool(attended))
+        self.head(self.pool(attended))  # the mask's weights first: the order they were made in
+        self.network.built = True
         self.second_head(self.second_backbone(images)["features"])
         if self.second_init == "stream1":
             self._check_same_backbones()
 
     def networks(self):
         first = (self.backbone.trainable_variables + self.mask.trainable_variables
-                 + self.head.trainable_variables)
+                 + self.head.trainable_variables)  # the order of the first optimizer's slots
         second = self.second_backbone.trainable_variables + self.second_head.trainable_variables
         return {"stage1": first, "stage2": second}
 
@@ -211,8 +202,8 @@ class DAgH(base.HashingModel):
             guided = self.guided_codes_of(context.train_pass)
             self.guided.assign(guided)
             self.guided_ready.assign(1)
-            if context.workdir:
-                write_guided_codes(os.path.join(context.workdir, GUIDED_CODES_FILE), guided)
+            if context.artifacts is not None:
+                context.artifacts.keep_arrays(GUIDED_CODES_FILE, guided_codes_record(guided))
             if self.second_init == "stream1":
                 self.copy_stream1_into_stream2()
         self.stage.assign(2 if epoch >= self.stage1_epochs else 1)
@@ -250,15 +241,14 @@ class DAgH(base.HashingModel):
     def train_step(self, batch, variant=1):
         if variant == 2:
             return self._stage2_step(batch)
-        variables = self.networks()["stage1"]
         with tf.GradientTape() as tape:
             out = self.stream1(batch["image"], training=True)
-            loss, logs = bank_likelihood(self.bank, out["attended"], batch, self.quant_weight,
-                                         True, self.scale, self.similarity, self.balance_weight)
+            loss, logs = losses.bank_likelihood(
+                self.bank, out["attended"], batch, scale=self.scale, quant_weight=self.quant_weight,
+                similarity=self.similarity, balance_weight=self.balance_weight)
             attention = self._attention_loss(out, batch)
             loss = loss + self.attention_weight * attention
-        grads = tape.gradient(loss, variables)
-        self.optimizers["stage1"].apply_gradients(zip(grads, variables))
+        self.optimize("stage1", tape, loss)
         return dict(logs, loss=loss, attention_loss=attention,
                     mask_mean=tf.reduce_mean(out["mask"]))
 
@@ -277,47 +267,44 @@ class DAgH(base.HashingModel):
         return tf.reduce_sum(terms) / (pairs.size * pairs.size)
 
     def _stage2_step(self, batch):
-        variables = self.networks()["stage2"]
         targets = (tf.gather(self.guided, batch["index"]) + 1.0) / 2.0  # (batch, bits) in {0, 1}
         with tf.GradientTape() as tape:
             logits = self.stream2(batch["image"], training=True)
             bce = losses.bitwise_cross_entropy(logits, targets)
             loss = tf.reduce_sum(bce) / (replicas.global_size(batch["index"]) * self.bits)
-        grads = tape.gradient(loss, variables)
-        self.optimizers["stage2"].apply_gradients(zip(grads, variables))
+        self.optimize("stage2", tape, loss)
         agree = tf.reduce_mean(tf.cast(tf.equal(logits > 0, targets > 0.5), tf.float32))
         return {"loss": loss, "bce_loss": loss, "bit_agreement": agree}
 
     def get_config(self):
         config = super().get_config()
         config.update(
+            network=nested.serialize(self.network),
+            second_backbone=nested.serialize(self.second_backbone), mask=nested.serialize(self.mask),
             num_train=self.num_train, num_classes=self.num_classes,
-            second_backbone=keras.saving.serialize_keras_object(self.second_backbone),
             stage1_epochs=self.stage1_epochs, quant_weight=self.quant_weight,
             max_logit=self.max_logit, attention_loss=self.attention_loss,
             attention_weight=self.attention_weight, margin=self.margin,
-            residual_attention=self.residual_attention, mask_units=self.mask_units,
-            eval_stream=self.eval_stream, second_init=self.second_init)
+            eval_stream=self.eval_stream, second_init=self.second_init,
+            similarity=self.similarity, balance_weight=self.balance_weight)
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["second_backbone"] = keras.saving.deserialize_keras_object(config["second_backbone"])
-        return super().from_config(config)
+        return cls(**nested.deserialize(config, "network", "second_backbone", "mask"))
 
 
-def write_guided_codes(path, guided):
-    """The guided codes packed (uint8, the index's layout) with their SHA-256, atomically."""
+def guided_codes_record(guided):
+    """What `guided_codes.npz` holds: the guided codes packed (uint8, the index's
+    layout), their bit count and their SHA-256."""
     packed = codes_lib.pack_codes(guided).numpy()
     checksum = hashlib.sha256(packed.tobytes()).hexdigest()
-    with atomic.atomic_write(path, "wb") as f:
-        np.savez(f, codes=packed, bits=np.array(guided.shape[1]), sha256=np.array(checksum))
-    return checksum
+    return {"codes": packed, "bits": np.array(guided.shape[1]), "sha256": np.array(checksum)}
 
 
 def read_guided_codes(path):
-    """Packed guided codes written by `write_guided_codes`, checked against their SHA-256."""
+    """The packed guided codes of a `guided_codes.npz` (`guided_codes_record`), checked
+    against their SHA-256."""
     with np.load(path) as stored:
         packed, checksum = stored["codes"], str(stored["sha256"])
     if hashlib.sha256(packed.tobytes()).hexdigest() != checksum:

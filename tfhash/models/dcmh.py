@@ -4,10 +4,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfhash import backbones, losses, replicas
-from tfhash.layers import MemoryBank, TextMLP
-from tfhash.models import base, registry
-from tfhash.models.dpsh import logit_scale
+from tfhash import losses, replicas
+from tfhash.layers import MemoryBank, TextMLP, nested
+from tfhash.models import base
 
 
 def bank_mean_with(bank_codes, local_codes):
@@ -20,7 +19,6 @@ def bank_mean_with(bank_codes, local_codes):
     return total / tf.cast(tf.shape(bank_codes)[0], tf.float32)
 
 
-@registry.register("dcmh")
 @keras.saving.register_keras_serializable(package="tfhash")
 class DCMH(base.HashingModel):
     """An image network (backbone -> linear hash layer: F) and a text network (bag of
@@ -39,12 +37,13 @@ class DCMH(base.HashingModel):
     text->image.
 
     Args:
-      backbone: the image network's backbone.
-      bits, num_train, num_classes: codes, banks, labels.
+      network: the image network F (`layers.HashingNetwork`, a linear head in the paper).
+      num_train, num_classes: banks, labels.
       text_dim: vocabulary size.
       text_widths: the text network's hidden layers (the paper: one of 8192).
       gamma, eta: weights of the quantisation and bit-balance terms (1 and 1).
-      max_logit: see `tfhash.models.dpsh.logit_scale`.
+      max_logit: see `losses.logit_scale`.
+      similarity: label similarity of the pairs (`losses.label_similarity`).
 
     Reference: Jiang and Li, "Deep Cross-Modal Hashing", CVPR 2017 (official code
     jiangqy/DCMH-CVPR2017).
@@ -52,16 +51,18 @@ class DCMH(base.HashingModel):
 
     REQUIRED_MODALITIES = ("image", "text")
 
-    def __init__(self, backbone, bits, num_train, num_classes, text_dim, text_widths=(8192,),
-                 gamma=1.0, eta=1.0, max_logit=6.0, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+    def __init__(self, network, num_train, num_classes, text_dim, text_widths=(8192,),
+                 gamma=1.0, eta=1.0, max_logit=6.0, similarity="shared", **kwargs):
+        super().__init__(network.bits, **kwargs)
+        losses.check_pair_settings(similarity, 0.0)
+        self.network, self.similarity = network, similarity
         for name, value in (("gamma", gamma), ("eta", eta)):
             if float(value) < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
         self.num_train, self.num_classes = int(num_train), int(num_classes)
         self.text_dim, self.text_widths = int(text_dim), tuple(int(w) for w in text_widths)
         self.gamma, self.eta, self.max_logit = float(gamma), float(eta), float(max_logit)
-        self.scale = logit_scale(self.bits, self.max_logit)
+        self.scale = losses.logit_scale(self.bits, self.max_logit)
         self.text_net = TextMLP(self.text_widths, name="text_net")
         self.text_head = keras.layers.Dense(self.bits, name="text_head")
         self.image_bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="image_bank")
@@ -71,20 +72,15 @@ class DCMH(base.HashingModel):
         self.banks_filled = self.add_weight(shape=(), dtype="int32", initializer="zeros",
                                             trainable=False, name="banks_filled")
 
-    @classmethod
-    def from_run_config(cls, config, spec):
-        section = config.dcmh
-        return cls(backbones.make_backbone(config.model, spec.image_size), num_train=spec.num_train,
-                   num_classes=spec.num_classes, text_dim=spec.text_dim,
-                   text_widths=tuple(section.text_widths), gamma=section.gamma, eta=section.eta,
-                   max_logit=config.dpsh.max_logit, **cls.common_args(config))
-
     def build_networks(self, spec):
-        super().build_networks(spec)
+        self.network(spec.symbolic("image"))
         self.text_head(self.text_net(spec.symbolic("text")))
 
+    def call(self, images, training=False):
+        return self.network(images, training=training)
+
     def networks(self):
-        return {"image": self.backbone.trainable_variables + self.head.trainable_variables,
+        return {"image": self.network.trainable_variables,
                 "text": self.text_net.trainable_variables + self.text_head.trainable_variables}
 
     def embed_text(self, text, training=False):
@@ -129,23 +125,26 @@ class DCMH(base.HashingModel):
 
     def train_step(self, batch, variant=None):
         del variant
-        networks = self.networks()
         logs = {}
         for name, own, other in (("image", self.image_bank, self.text_bank),
                                  ("text", self.text_bank, self.image_bank)):
-            variables = networks[name]
             with tf.GradientTape() as tape:
                 codes = (self(batch["image"], training=True) if name == "image"
                          else self.embed_text(batch["text"], training=True))
                 loss, terms = self._modality_loss(codes, batch, own, other)
-            self.optimizers[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+            self.optimize(name, tape, loss)
             logs.update({f"{name}_{k}": v for k, v in terms.items()}, **{f"{name}_loss": loss})
         logs["loss"] = logs["image_loss"] + logs["text_loss"]
         return logs
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_train=self.num_train, num_classes=self.num_classes,
-                      text_dim=self.text_dim, text_widths=list(self.text_widths), gamma=self.gamma,
-                      eta=self.eta, max_logit=self.max_logit)
+        config.update(network=nested.serialize(self.network), num_train=self.num_train,
+                      num_classes=self.num_classes, text_dim=self.text_dim,
+                      text_widths=list(self.text_widths), gamma=self.gamma, eta=self.eta,
+                      max_logit=self.max_logit, similarity=self.similarity)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**nested.deserialize(config, "network"))

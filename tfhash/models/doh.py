@@ -6,16 +6,15 @@ import math
 import keras
 import tensorflow as tf
 
-from tfhash import backbones, replicas
-from tfhash.layers import SpatialSoftmaxPooling
+from tfhash import losses, replicas
+from tfhash.layers import SpatialSoftmaxPooling, nested
 from tfhash.losses import ordinal
-from tfhash.models import base, contract, registry
+from tfhash.models import base, contract
 from tfhash.retrieval import codes as codes_lib
 
 ORDINAL_LOSSES = ("likelihood", "triplet")
 
 
-@registry.register("doh")
 @keras.saving.register_keras_serializable(package="tfhash")
 class DOH(base.HashingModel):
     """Two streams fused into R ordinal groups of K members; a group's code is the
@@ -27,7 +26,7 @@ class DOH(base.HashingModel):
       layers (ReLU) -> spatial-softmax attention `a = softmax_hw(w . F + b)` pooling
       the map, and a classification head on the pooled vector.
     - Fusion: dense([local; global]) -> (R, K) group logits h (batch-normalised with
-      `head_batch_norm`); soft assignment `p = softmax(h / tau)` with the temperature
+      `fusion_batch_norm`); soft assignment `p = softmax(h / tau)` with the temperature
       annealed from `tau_start` to `tau_end` over the epochs (the schedule hook; a
       checkpointed weight).
     - Loss (`ordinal_loss`) on the ordinal similarity `s_ij = sum_r p_i^r . p_j^r` of
@@ -45,6 +44,7 @@ class DOH(base.HashingModel):
     Args:
       backbone: the global stream's backbone.
       bits: information bits (R * log2(K)).
+      fusion_batch_norm: batch-normalise the fused group logits.
       num_classes, multi_label: the classification heads.
       local_backbone: the local stream's backbone; None shares `backbone`.
       group_size: K, a power of 2.
@@ -56,20 +56,23 @@ class DOH(base.HashingModel):
       class_weight: weight of the two classification losses.
       local_units, global_units: widths of the local 1x1 convs and of the global
         dense layer; 0 takes the backbone's width.
+      similarity: label similarity of the pairs (`losses.label_similarity`).
 
     Reference: Jin, Shu, Li, Li, Qi, Tang, "Deep Ordinal Hashing with Spatial
     Attention", arXiv 1805.02459 / IEEE TIP 2019. The losses' exact forms and the
     fusion are our reconstruction (../shared/design/METHODS.md).
     """
 
-    HASH_HEAD = False
     MEAN_LOGS = ("temperature", "attention_max")
 
     def __init__(self, backbone, bits, num_classes, multi_label=False, local_backbone=None,
                  group_size=2, tau_start=1.0, tau_end=0.1, ordinal_loss="likelihood",
                  max_logit=6.0, triplet_margin=0.0, class_weight=1.0, local_units=0,
-                 global_units=0, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+                 global_units=0, fusion_batch_norm=False, similarity="shared", **kwargs):
+        super().__init__(bits, **kwargs)
+        losses.check_pair_settings(similarity, 0.0)
+        self.backbone = backbone
+        self.fusion_batch_norm, self.similarity = bool(fusion_batch_norm), similarity
         group_size = int(group_size)
         per_group = int(round(math.log2(group_size))) if group_size >= 2 else 0
         if group_size < 2 or 2 ** per_group != group_size:
@@ -93,27 +96,13 @@ class DOH(base.HashingModel):
         self.local_units, self.global_units = int(local_units), int(global_units)
         self.attention = SpatialSoftmaxPooling(name="attention")
         self.fusion = keras.layers.Dense(self.groups * self.group_size,
-                                         use_bias=not self.head_batch_norm, name="fusion")
+                                         use_bias=not self.fusion_batch_norm, name="fusion")
         self.fusion_norm = (keras.layers.BatchNormalization(synchronized=True, name="fusion_norm")
-                            if self.head_batch_norm else None)
+                            if self.fusion_batch_norm else None)
         self.global_class = keras.layers.Dense(self.num_classes, name="global_class")
         self.local_class = keras.layers.Dense(self.num_classes, name="local_class")
         self.temperature = self.add_weight(shape=(), initializer=keras.initializers.Constant(
             self.tau_start), trainable=False, name="temperature")
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        section = config.doh
-        local = (None if section.share_backbone
-                 else backbones.make_backbone(config.model, spec.image_size))
-        return cls(backbones.make_backbone(config.model, spec.image_size),
-                   num_classes=spec.num_classes, multi_label=spec.multi_label,
-                   local_backbone=local, group_size=section.group_size,
-                   tau_start=section.tau_start, tau_end=section.tau_end,
-                   ordinal_loss=section.ordinal_loss, max_logit=section.max_logit,
-                   triplet_margin=section.triplet_margin, class_weight=section.class_weight,
-                   local_units=section.local_units, global_units=section.global_units,
-                   **cls.common_args(config))
 
     @property
     def _local_backbone(self):
@@ -206,12 +195,10 @@ class DOH(base.HashingModel):
 
     def train_step(self, batch, variant=None):
         del variant
-        variables = self.networks()["hash"]
         with tf.GradientTape() as tape:
             out = self.streams(batch["image"], training=True)
             loss, logs = self.compute_ordinal_loss(out, batch)
-        grads = tape.gradient(loss, variables)
-        self.optimizers["hash"].apply_gradients(zip(grads, variables))
+        self.optimize("hash", tape, loss)
         return dict(logs, loss=loss)
 
     def compute_ordinal_loss(self, out, batch):
@@ -241,9 +228,10 @@ class DOH(base.HashingModel):
     def get_config(self):
         config = super().get_config()
         config.update(
+            backbone=nested.serialize(self.backbone), bits=self.bits,
+            fusion_batch_norm=self.fusion_batch_norm, similarity=self.similarity,
             num_classes=self.num_classes, multi_label=self.multi_label,
-            local_backbone=(None if self.local_backbone is None
-                            else keras.saving.serialize_keras_object(self.local_backbone)),
+            local_backbone=nested.serialize(self.local_backbone),
             group_size=self.group_size, tau_start=self.tau_start, tau_end=self.tau_end,
             ordinal_loss=self.ordinal_loss, max_logit=self.max_logit,
             triplet_margin=self.triplet_margin, class_weight=self.class_weight,
@@ -252,8 +240,5 @@ class DOH(base.HashingModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if config.get("local_backbone") is not None:
-            config["local_backbone"] = keras.saving.deserialize_keras_object(config["local_backbone"])
-        return super().from_config(config)
+        return cls(**nested.deserialize(config, "backbone", "local_backbone"))
 

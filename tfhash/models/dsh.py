@@ -3,13 +3,12 @@
 import keras
 import tensorflow as tf
 
-from tfhash import backbones, losses, replicas
-from tfhash.models import base, registry
+from tfhash import losses, replicas
+from tfhash.models import base
 
 
-@registry.register("dsh")
 @keras.saving.register_keras_serializable(package="tfhash")
-class DSH(base.HashingModel):
+class DSH(base.NetworkModel):
     """Contrastive loss over all pairs of the global batch.
 
     Each replica scores its own rows against the gathered global batch (gradients
@@ -21,21 +20,23 @@ class DSH(base.HashingModel):
     `alpha * mean over items of || |u| - 1 ||_1`.
 
     Args:
+      network: the image hashing network (`layers.HashingNetwork`).
       alpha: weight of the regulariser towards binary values.
       margin: contrastive margin; 0 means 2 * bits.
+      similarity: label similarity, "shared" or "jaccard" (`losses.label_similarity`).
+      balance_weight: weight of a bit-balance term on the global batch's codes,
+        squashed by tanh (DSH's codes are unbounded); 0 for none.
 
     Reference: Liu, Wang, Shan, Chen, CVPR 2016.
     """
 
-    def __init__(self, backbone, bits, alpha=0.01, margin=0.0, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+    def __init__(self, network, alpha=0.01, margin=0.0, similarity="shared", balance_weight=0.0,
+                 **kwargs):
+        super().__init__(network, **kwargs)
+        losses.check_pair_settings(similarity, balance_weight)
         self.alpha = float(alpha)
         self.margin = float(margin)
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        return cls(backbones.make_backbone(config.model, spec.image_size), alpha=config.dsh.alpha,
-                   margin=config.dsh.margin, **cls.common_args(config))
+        self.similarity, self.balance_weight = similarity, float(balance_weight)
 
     def compute_hash_loss(self, codes, batch):
         pairs = replicas.global_pairs(batch["label"], codes, similarity=self.similarity)
@@ -53,5 +54,6 @@ class DSH(base.HashingModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(alpha=self.alpha, margin=self.margin)
+        config.update(alpha=self.alpha, margin=self.margin, similarity=self.similarity,
+                      balance_weight=self.balance_weight)
         return config

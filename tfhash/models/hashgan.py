@@ -3,12 +3,11 @@
 import keras
 import tensorflow as tf
 
-from tfhash import backbones, losses, replicas
-from tfhash.layers import HardFeatureMask, HardSpatialMask, TextMLP
-from tfhash.models import base, contract, registry
+from tfhash import losses, replicas
+from tfhash.layers import HardFeatureMask, HardSpatialMask, TextMLP, nested
+from tfhash.models import base, contract
 
 
-@registry.register("hashgan")
 @keras.saving.register_keras_serializable(package="tfhash")
 class HashGAN(base.HashingModel):
     """Feature modules, an attention module that splits features into attended and
@@ -53,12 +52,12 @@ class HashGAN(base.HashingModel):
     """
 
     REQUIRED_MODALITIES = ("image", "text")
-    HASH_HEAD = False
 
     def __init__(self, backbone, bits, num_classes, text_dim, text_widths=(512, 512),
                  image_widths=(512, 512), triplet_margin=0.0, squared=False, adversarial=True,
                  adversarial_bound=0.0, **kwargs):
-        super().__init__(backbone, bits, **kwargs)
+        super().__init__(bits, **kwargs)
+        self.backbone = backbone
         for name, value in (("triplet_margin", triplet_margin),
                             ("adversarial_bound", adversarial_bound)):
             if float(value) < 0:
@@ -75,16 +74,6 @@ class HashGAN(base.HashingModel):
             [keras.layers.Dense(w, activation="relu") for w in self.image_widths]
             + [keras.layers.Dense(self.bits, activation="tanh")], name="image_hash")
         self.text_hash = keras.layers.Dense(self.bits, activation="tanh", name="text_hash")
-
-    @classmethod
-    def from_run_config(cls, config, spec):
-        section = config.hashgan
-        return cls(backbones.make_backbone(config.model, spec.image_size),
-                   num_classes=spec.num_classes, text_dim=spec.text_dim,
-                   text_widths=tuple(section.text_widths), image_widths=tuple(section.image_widths),
-                   triplet_margin=section.triplet_margin, squared=section.squared,
-                   adversarial=section.adversarial, adversarial_bound=section.adversarial_bound,
-                   **cls.common_args(config))
 
     @property
     def margin(self):
@@ -187,19 +176,17 @@ class HashGAN(base.HashingModel):
     def hash_step(self, batch):
         """Step 1: the attention held fixed, features and hashing minimise retrieval +
         adversarial; returns the logs."""
-        variables = self.networks()["hash"]
         with tf.GradientTape() as tape:
             image = self.image_branches(batch["image"], training=True)
             text = self.text_branches(batch["text"], training=True)
             retrieval, adversarial = self._objectives(image, text, batch["label"])
             loss = retrieval + adversarial
-        self.optimizers["hash"].apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.optimize("hash", tape, loss)
         return {"loss": loss, "retrieval_loss": retrieval, "adversarial_loss": adversarial}
 
     def attention_step(self, batch):
         """Step 2: features and hashing held fixed (inference mode, not updated), the
         attention maximises the adversarial loss up to the bound; returns its loss."""
-        variables = self.networks()["attention"]
         with tf.GradientTape() as tape:
             image = self.image_branches(batch["image"], training=False)
             text = self.text_branches(batch["text"], training=False)
@@ -209,8 +196,7 @@ class HashGAN(base.HashingModel):
             # every replica computes it and returns its 1/replicas share
             total = tf.reduce_sum(replicas.replica_gather(tf.reshape(adversarial, [1])))
             attention_loss = tf.nn.relu(bound - total) / replicas.num_replicas()
-        grads = tape.gradient(attention_loss, variables)
-        self.optimizers["attention"].apply_gradients(zip(grads, variables))
+        self.optimize("attention", tape, attention_loss)
         return attention_loss
 
     def train_step(self, batch, variant=None):
@@ -222,8 +208,13 @@ class HashGAN(base.HashingModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_classes=self.num_classes, text_dim=self.text_dim,
+        config.update(backbone=nested.serialize(self.backbone), bits=self.bits,
+                      num_classes=self.num_classes, text_dim=self.text_dim,
                       text_widths=list(self.text_widths), image_widths=list(self.image_widths),
                       triplet_margin=self.triplet_margin, squared=self.squared,
                       adversarial=self.adversarial, adversarial_bound=self.adversarial_bound)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**nested.deserialize(config, "backbone"))

@@ -27,10 +27,13 @@ class FileEncoder:
             raise ValueError("give a workdir or an export, not both")
         self.workdir, self.export = workdir, export
         if workdir is not None:
-            from tfhash.training import config_files, loop
+            from tfhash.training import config_files
+            from tfhash.training import strategy as strategy_lib
+            from tfhash.training import workdir as workdir_lib
 
             config = config_files.load_workdir_config(workdir, configure_devices=True)
-            model, _, _, _ = loop.restore_for_eval(config, workdir)
+            strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+            model, _, _, _ = workdir_lib.restore(workdir, strategy, config)
             self._encoder = model.encoders()["image"]
             self.image_size = int(config.data.image_size)
             self.bits = int(self._encoder.code_bits)

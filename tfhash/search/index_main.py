@@ -13,10 +13,11 @@ Unreadable files are skipped, counted and listed (collection.json, or the log).
 
 import json
 import os
-import sys
 import time
 
 from absl import app, flags, logging
+
+from tfhash import cli
 
 FLAGS = flags.FLAGS
 
@@ -113,7 +114,7 @@ def index_collection(encoder, keys, files, source, store, batch_size=256):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
+    with cli.one_line_errors("tfhash-index"):
         from tfhash.search import FileEncoder
 
         encoder = FileEncoder(workdir=FLAGS.workdir, export=FLAGS.export)
@@ -122,10 +123,6 @@ def main(argv):
                       FLAGS.index_type, FLAGS.nlist)
         added, present, skipped = index_collection(encoder, keys, files, source, store,
                                                    FLAGS.batch_size)
-    except ValueError as e:
-        logging.error("%s", e)
-        print(f"tfhash-index: error: {e}", file=sys.stderr)
-        sys.exit(1)
     where = FLAGS.index if FLAGS.backend == "local" else f"{FLAGS.uri} ({FLAGS.collection})"
     print(f"indexed {added} new items into {where} ({present} were there already); "
           f"{len(skipped)} unreadable" + (

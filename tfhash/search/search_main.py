@@ -9,9 +9,10 @@ and the item's path or key; --json prints them as JSON for scripts.
 """
 
 import json
-import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from tfhash import cli
 
 FLAGS = flags.FLAGS
 
@@ -60,7 +61,7 @@ def main(argv):
     files = argv[1:]
     if not files:
         raise app.UsageError("give at least one query image file")
-    try:
+    with cli.one_line_errors("tfhash-search"):
         encoder, search, paths = open_index()
         codes, ok = encoder.encode_files(files)
         bad = [f for f, good in zip(files, ok) if not good]
@@ -72,10 +73,6 @@ def main(argv):
             results.append({"query": query, "results": [
                 {"rank": r + 1, "distance": int(d), "id": int(i), "path": name}
                 for r, ((d, i), name) in enumerate(zip(hits, names))]})
-    except ValueError as e:
-        logging.error("%s", e)
-        print(f"tfhash-search: error: {e}", file=sys.stderr)
-        sys.exit(1)
     if FLAGS.json:
         print(json.dumps(results, indent=1))
         return

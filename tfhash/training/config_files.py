@@ -1,4 +1,6 @@
-"""Config files: loading them, writing the resolved config, checking a workdir."""
+"""Config files: loading them, writing the resolved config into a run folder,
+checking a rerun's config against it, and reading it back (in today's field names,
+whichever tfhash wrote it)."""
 
 import hashlib
 import importlib.util
@@ -58,11 +60,13 @@ def config_hash(config):
 def check_config(config, workdir):
     """In a workdir that has a config.json, refuses a config that differs in
     anything but RESUMABLE_CHANGES (the checkpoints would not fit)."""
+    from tfhash import methods
+
     path = os.path.join(workdir, CONFIG_FILE)
     current = _flat(config)
     if os.path.exists(path):
         with open(path) as f:
-            saved = json.load(f)
+            saved = methods.migrate_flat(json.load(f))
         changed = sorted(
             k for k in set(saved) | set(current)
             if saved.get(k) != current.get(k) and not k.startswith(RESUMABLE_CHANGES)
@@ -92,11 +96,13 @@ def load_workdir_config(workdir, configure_devices=False):
 
         strategy.configure_cpu_replicas(config.num_cpu_replicas)
         return config
+    from tfhash import methods
+
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         raise ValueError(f"{workdir} has no {CONFIG_FILE}: it is not a tfhash-train workdir")
     with open(path) as f:
-        flat = json.load(f)
+        flat = methods.migrate_flat(json.load(f))
     nested = {}
     for key, value in flat.items():
         node = nested

@@ -3,13 +3,14 @@
   tfhash-eval --workdir=/tmp/run
 """
 
-import sys
+from absl import app, flags
 
-from absl import app, flags, logging
+from tfhash import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A tfhash-train workdir.")
 flags.mark_flag_as_required("workdir")
+PROGRAM = "tfhash-eval"
 
 
 def main(argv):
@@ -17,19 +18,20 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from tfhash.training import config_files
 
-    try:
+    with cli.one_line_errors(PROGRAM):
         config = config_files.load_workdir_config(FLAGS.workdir, configure_devices=True)
-        from tfhash.training import evaluation, loop
+        from tfhash.training import evaluation, reporting
+        from tfhash.training import strategy as strategy_lib
+        from tfhash.training import workdir as workdir_lib
 
-        model, source, split, stats = loop.restore_for_eval(config, FLAGS.workdir)
-        stats["images_per_second"] = evaluation.previous_training_rate(FLAGS.workdir)
-        report = evaluation.evaluate(model, config, source, split, FLAGS.workdir, stats)
-    except ValueError as e:
-        logging.error("%s", e)
-        print(f"tfhash-eval: error: {e}", file=sys.stderr)
-        sys.exit(1)
-    print(evaluation.format_table(report, config.eval.top_k, config.eval.radius))
-    print(f"report: {FLAGS.workdir}/{evaluation.REPORT_FILE}")
+        folder = workdir_lib.Workdir(FLAGS.workdir)
+        strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+        model, source, split, stats = workdir_lib.restore(folder, strategy, config)
+        stats["images_per_second"] = reporting.previous_training_rate(folder)
+        result = evaluation.evaluate(model, config, source, split, stats)
+        report = reporting.write(folder, result, model, config, source, split, stats["step"])
+    print(reporting.format_table(report))
+    print(f"report: {FLAGS.workdir}/report.json")
 
 
 def run():

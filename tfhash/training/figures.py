@@ -1,13 +1,15 @@
-"""Report figures that show what a model does: retrieved images, and the maps a
+"""Report figures: precision-recall and P@N curves, retrieved images, and the maps a
 method declares (`HashingModel.figure_maps`: saliency, attention)."""
+
+import os
 
 import numpy as np
 
 from tfhash import retrieval
-from tfhash.data import preprocess
+from tfhash.data import item_images
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,15 +18,30 @@ def _pyplot():
     return plt
 
 
-def item_images(source, items, size):
-    """uint8 [n, size, size, 3] of source items, in the given order (the one
-    preprocessing: what the model sees)."""
-    items = np.asarray(items, np.int64)
-    order = np.argsort(items, kind="stable")
-    loaded = [preprocess.resize(image, size).numpy() for image in source.images(items[order])]
-    result = np.empty((len(items), size, size, 3), np.uint8)
-    result[order] = np.stack(loaded)
-    return result
+def curves_figures(folder, curves, bits, task, suffix=""):
+    """`pr_curve<suffix>.png` (precision and recall by Hamming radius) and
+    `precision_at_n<suffix>.png` of one task's curves (`evaluation.score_task`)."""
+    plt = pyplot()
+    radii, precision, recall = curves["pr"]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.plot(recall, precision, marker="o", markersize=3)
+    for r in range(min(3, len(radii))):
+        ax.annotate(f"r={r}", (recall[r], precision[r]), fontsize=7)
+    ax.set(xlabel="recall", ylabel="precision", title=f"{task}: PR by Hamming radius ({bits} bits)",
+           xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, f"pr_curve{suffix}.png"), dpi=110)
+    plt.close(fig)
+    ks, values = curves["pn"]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.plot(ks, values, marker="o", markersize=3)
+    ax.set(xlabel="N (top-N returned)", ylabel="precision", title=f"{task}: P@N ({bits} bits)",
+           xscale="log", ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, f"precision_at_n{suffix}.png"), dpi=110)
+    plt.close(fig)
 
 
 def query_picks(split, count):
@@ -36,7 +53,7 @@ def retrieval_figure(path, source, split, query_codes, db_codes, task="image->im
                      num_queries=5, k=10, size=64):
     """A row per query: the query, then its top-k database items framed green
     (relevant) or red (not relevant); items are shown by their images."""
-    plt = _pyplot()
+    plt = pyplot()
     picks = query_picks(split, num_queries)
     k = min(k, len(split.database))
     _, positions = retrieval.hamming_topk(query_codes[picks], db_codes, k)
@@ -70,7 +87,7 @@ def retrieval_figure(path, source, split, query_codes, db_codes, task="image->im
 def maps_figure(path, images, maps):
     """Images (top row) and the same images with `maps` (a `contract.Maps`) overlaid,
     on the maps' own colour scale (each map's own range when it has none)."""
-    plt = _pyplot()
+    plt = pyplot()
     values = np.asarray(maps.maps, np.float32)
     fig, axes = plt.subplots(2, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
     for col, image in enumerate(images):

@@ -1,179 +1,32 @@
-"""The one training loop: strategy, checkpoints + resume, logging, evaluation.
+"""The one training loop: steps, logs, checkpoints + resume, validation.
 
-Methods plug in through the method contract (`tfhash.models.HashingModel`):
-the loop builds a model from a `DataSpec`, gives each of its networks an
-optimizer, calls its schedule hook before every epoch and its `train_step` on
-every batch. Nothing here knows a loss or names a method.
+Methods plug in through the method contract (`tfhash.models.HashingModel`): the
+loop builds a model from a `DataSpec`, gives each of its networks an optimizer,
+calls its schedule hook before every epoch and its `train_step` on every batch.
+Nothing here knows a loss or names a method; the run folder belongs to
+`training.workdir`, scoring to `training.evaluation`, the report to
+`training.reporting`.
 """
 
 import math
-import os
-import shutil
-import tempfile
 import time
 
-import keras
 import tensorflow as tf
 from absl import logging
 
 from tfhash import data as data_lib
-from tfhash.data import preprocess
-from tfhash import models
-from tfhash.retrieval import codes as codes_lib
-from tfhash.training import config_files, evaluation
+from tfhash import methods, models
+from tfhash.training import build, config_files, evaluation, reporting
 from tfhash.training import strategy as strategy_lib
+from tfhash.training import workdir as workdir_lib
+from tfhash.training.workdir import CheckpointWriteError
 
-CHECKPOINT_DIR = "checkpoints"
+__all__ = ["CheckpointWriteError", "TrainingDiverged", "make_distributed_step", "train",
+           "train_and_evaluate"]
 
 
 class TrainingDiverged(RuntimeError):
     """A logged value became NaN or infinite; the last good checkpoint is kept."""
-
-
-class CheckpointWriteError(RuntimeError):
-    """A checkpoint could not be written (disk full, permissions); the previous one is
-    kept and a rerun resumes from it."""
-
-
-def make_optimizer(train_config, schedule_steps):
-    """Adam or SGD (momentum 0.9), with decoupled weight decay when asked; a cosine
-    schedule decays over `schedule_steps` steps of this optimizer."""
-    lr = train_config.learning_rate
-    if train_config.lr_schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(schedule_steps)))
-    elif train_config.lr_schedule != "constant":
-        raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {train_config.lr_schedule!r}")
-    decay = train_config.weight_decay or None
-    if train_config.optimizer == "adam":
-        return keras.optimizers.AdamW(lr, weight_decay=decay) if decay else keras.optimizers.Adam(lr)
-    if train_config.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, weight_decay=decay)
-    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {train_config.optimizer!r}")
-
-
-def data_spec(config, source, split):
-    """What the model is built from."""
-    return models.DataSpec.from_source(source, len(split.train), config.data.image_size)
-
-
-def build_model(config, strategy, spec, steps_per_epoch=1):
-    """Model and one optimizer per network, created and built inside the strategy's
-    scope from the data description (every weight and slot exists before the first
-    checkpoint)."""
-    with strategy.scope():
-        keras.utils.set_random_seed(config.seed)
-        model = models.make_model(config, spec)
-        model.build_from_spec(spec)
-        model.build_optimizers(lambda steps: make_optimizer(config.train, steps),
-                               steps_per_epoch, config.train.epochs)
-    return model
-
-
-class _State:
-    """Checkpointed counters beside the model and optimizers."""
-
-    def __init__(self):
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.train_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-
-
-def _checkpoint(model, state, directory, keep):
-    # Explicit variable lists: tf.train.Checkpoint(model=...) does not follow a Keras 3
-    # model's sublayers and would drop non-trainable state such as batch-norm
-    # statistics, memory banks and the variables schedule hooks change; every weight
-    # (trainable or not) and every optimizer's slots are listed here.
-    ckpt = tf.train.Checkpoint(
-        model_weights=[w.value for w in model.weights],
-        optimizer_variables=[v.value for v in model.optimizer_variables()],
-        epoch=state.epoch, train_seconds=state.train_seconds)
-    # The manager writes ckpt-N completely before pointing the `checkpoint` file at
-    # it, so a kill mid-save leaves the previous checkpoint in charge.
-    return tf.train.CheckpointManager(ckpt, directory, max_to_keep=keep)
-
-
-class _Checkpoints:
-    """Saving and restoring on every worker, writing only on the chief.
-
-    On one machine this is the workdir's CheckpointManager. With several workers every
-    worker takes part in a save (as TensorFlow's multi-worker guide prescribes), but
-    only the chief's lands in the workdir; the others write to a temporary folder and
-    delete it. Every worker restores from the workdir's checkpoints, so the workdir
-    must be on storage all workers can read (a shared file system or a bucket)."""
-
-    def __init__(self, model, state, workdir, keep, chief):
-        self.directory = os.path.join(workdir, CHECKPOINT_DIR)
-        self.chief = chief
-        self.manager = _checkpoint(model, state, self.directory, keep)
-        self.checkpoint = self.manager.checkpoint
-
-    @property
-    def latest_checkpoint(self):
-        return tf.train.latest_checkpoint(self.directory)
-
-    def restore(self):
-        latest = self.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).assert_consumed()
-        return latest
-
-    def save(self, number):
-        if self.chief:
-            previous = self.latest_checkpoint
-            try:
-                self.manager.save(checkpoint_number=number)
-            except (tf.errors.OpError, OSError) as e:
-                reason = str(getattr(e, "message", e)).strip().splitlines()[0][:300]
-                raise CheckpointWriteError(
-                    f"could not write checkpoint {number} in {self.directory} ({reason}); the "
-                    f"last good checkpoint ({previous or 'none'}) is kept: free space and rerun "
-                    "the same command to resume from it") from None
-            return
-        scratch = tempfile.mkdtemp(prefix="tfhash-worker-checkpoint-")
-        try:  # the worker's copy only serves the collective save
-            self.checkpoint.write(os.path.join(scratch, f"ckpt-{number}"))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _check_same_epoch(strategy, epoch):
-    """Every worker must resume from the same epoch (the same checkpoint)."""
-    if strategy_lib.num_workers() <= 1:
-        return
-    per_replica = strategy.run(lambda: tf.constant(float(epoch)))
-    total = float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
-    if total != epoch * strategy.num_replicas_in_sync:
-        raise ValueError(
-            f"this worker ({strategy_lib.task_name(strategy)}) resumed at epoch {epoch} but the "
-            "workers disagree (mean epoch "
-            f"{total / strategy.num_replicas_in_sync:g}): every worker must read the chief's "
-            "checkpoints, so the workdir must be on storage all workers share (NFS, GCS)")
-
-
-def barrier(strategy):
-    """Waits until every worker gets here (a no-op on one machine)."""
-    if strategy_lib.num_workers() > 1:
-        per_replica = strategy.run(lambda: tf.constant(1.0))
-        strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None).numpy()
-
-
-def _set_pixel_limit(config):
-    preprocess.set_max_pixels(config.data.get("max_pixels", preprocess.DEFAULT_MAX_PIXELS))
-
-
-def _validate(config, strategy):
-    codes_lib.check_bits(config.bits)
-    models.registry.get(config.method)
-    replicas, batch = strategy.num_replicas_in_sync, config.train.batch_size
-    if batch <= 0 or batch % replicas:
-        raise ValueError(f"train.batch_size={batch} must be a positive multiple of the {replicas} replicas")
-    if config.train.epochs <= 0:
-        raise ValueError(f"train.epochs must be positive, got {config.train.epochs}")
-    if config.data.image_size < 8:
-        raise ValueError(f"data.image_size must be at least 8 pixels, got {config.data.image_size}")
-    if not config.train.learning_rate > 0:
-        raise ValueError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
-    if config.eval.batch_size <= 0:
-        raise ValueError(f"eval.batch_size must be positive, got {config.eval.batch_size}")
 
 
 def make_distributed_step(model, strategy, variant=None, jit_compile=False):
@@ -210,10 +63,53 @@ def _check_finite(logs, epoch, step, manager):
             "train.learning_rate")
 
 
-def _validate_epoch(model, config, source, split, workdir, writer, epoch, steps):
+class _Steps:
+    """The compiled steps of a run, one per step variant the model asks for."""
+
+    def __init__(self, model, strategy, jit_compile):
+        self.model, self.strategy, self.jit_compile = model, strategy, jit_compile
+        self.compiled = {}
+
+    def __call__(self, batch, done):
+        variant = self.model.step_variant(done)
+        if variant not in self.compiled:
+            self.compiled[variant] = make_distributed_step(self.model, self.strategy, variant,
+                                                           self.jit_compile)
+        return {k: float(v) for k, v in self.compiled[variant](batch).items()}
+
+
+def _batches(strategy, train_data, first_epoch, epochs):
+    """One distributed iterator for the rest of the run (`TrainData.stream`: no teardown
+    between epochs); with several workers each takes its replicas' share of every
+    global batch."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return iter(strategy.experimental_distribute_dataset(
+        train_data.stream(first_epoch, epochs).with_options(options)))
+
+
+def _run_epoch(epoch, config, model, step, batches, steps, checkpoints, writer):
+    """The steps of one epoch with their progress lines and TensorBoard scalars."""
+    epochs, batch_size = config.train.epochs, config.train.batch_size
+    interval_start, interval_images = time.time(), 0
+    for number in range(1, steps + 1):
+        logs = step(next(batches), epoch * steps + number - 1)
+        _check_finite(logs, epoch, number, checkpoints)
+        interval_images += batch_size
+        if number % config.train.log_every == 0 or number == steps:
+            rate = interval_images / max(time.time() - interval_start, 1e-9)
+            logging.info(_log_line(epoch, epochs, number, steps, logs, rate))
+            with writer.as_default():
+                for key, value in logs.items():
+                    tf.summary.scalar(key, value, step=epoch * steps + number)
+                tf.summary.scalar("images_per_second", rate, step=epoch * steps + number)
+            interval_start, interval_images = time.time(), 0
+
+
+def _validate(model, config, source, split, folder, writer, epoch, steps):
     start = time.time()
     map_all = evaluation.validate(model, config, source, split)
-    evaluation.record_validation(workdir, epoch + 1, map_all)
+    folder.record_validation(epoch + 1, map_all)
     with writer.as_default():
         tf.summary.scalar("validation_map_all", map_all, step=(epoch + 1) * steps)
     logging.info("epoch %d validation mAP@all %.4f (%d validation items against %d training "
@@ -221,151 +117,80 @@ def _validate_epoch(model, config, source, split, workdir, writer, epoch, steps)
                  time.time() - start)
 
 
-def _check_writable(workdir):
-    """Proves that the workdir (or, when it does not exist yet, the nearest folder
-    above it that exists) can be written, with a probe file removed again, so a
-    read-only folder is one clear error before any work; creates nothing."""
-    folder = os.path.abspath(workdir)
-    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
-        folder = os.path.dirname(folder)
-    probe = os.path.join(folder, f".tfhash-write-probe-{os.getpid()}")
-    try:
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"workdir {workdir} cannot be written ({error.strerror} in {folder}); "
-                         "give a folder this user can write to") from None
+def _wants_validation(config, split, epoch):
+    every = config.eval.get("validate_every", 0)
+    return len(split.validation) and (epoch + 1 == config.train.epochs
+                                      or (every > 0 and (epoch + 1) % every == 0))
 
 
-def train(config, workdir, source=None):
-    """Trains (resuming from the workdir's last checkpoint) and returns
-    `(model, source, split, stats)`."""
-    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
-    chief = strategy_lib.is_chief(strategy)
-    _validate(config, strategy)
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
-        raise ValueError(f"workdir {workdir} is a file, not a folder; give a new or existing folder")
-    config_files.check_config(config, workdir)
-    if chief:
-        _check_writable(workdir)
-    _set_pixel_limit(config)
-    source = source or data_lib.load_source(config.data.source, config.data.image_size)
-    # Only the chief writes the workdir; the other workers draw the same split (it
+def train(config, workdir, source=None, strategy=None):
+    """Trains (resuming from the run folder's last checkpoint) and returns
+    `(model, source, split, stats)`. `strategy` defaults to the process's
+    (`strategy.make_strategy(config.num_cpu_replicas)`)."""
+    strategy = strategy or strategy_lib.make_strategy(config.num_cpu_replicas)
+    config = methods.validate(config, strategy.num_replicas_in_sync)  # resolved
+    folder = workdir_lib.Workdir(workdir, strategy_lib.is_chief(strategy))
+    folder.check_usable()
+    config_files.check_config(config, folder.path)
+    # Only the chief writes the folder; the other workers draw the same split (it
     # depends on the data and the config only) or read the chief's.
-    split = data_lib.resolve_split(source, config.data, workdir, write=chief)
-    if chief:
-        config_files.save_config(config, workdir)
+    source, split = workdir_lib.load_data(config, folder, source, write=folder.chief)
+    if folder.chief:
+        config_files.save_config(config, folder.path)
     train_data = data_lib.TrainData(
         source, split.train, config.data.image_size, config.train.batch_size, config.seed,
         augment_images=config.data.augment, cache=config.data.cache)
-    steps = train_data.steps_per_epoch
-    model = build_model(config, strategy, data_spec(config, source, split), steps)
-    state = _State()
-    manager = _Checkpoints(model, state, workdir, config.train.keep_checkpoints, chief)
-    if manager.restore():
-        logging.info("Resumed from %s (epoch %d done)", manager.latest_checkpoint, int(state.epoch))
-    _check_same_epoch(strategy, int(state.epoch))
-
-    compiled = {}  # step variant -> its compiled step
-
-    def distributed_step(batch, done):
-        variant = model.step_variant(done)
-        if variant not in compiled:
-            compiled[variant] = make_distributed_step(model, strategy, variant,
-                                                      config.train.get("jit_compile", False))
-        return compiled[variant](batch)
-    writer = (tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
-              if chief else tf.summary.create_noop_writer())
-    epochs, batch_size = config.train.epochs, config.train.batch_size
-    run_images, run_seconds = 0, 0.0
-    if int(state.epoch) < epochs:
-        # one iterator for the rest of the run (TrainData.stream): no teardown between epochs
-        # Several workers: each takes its replicas' share of every global batch.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        batches = iter(strategy.experimental_distribute_dataset(
-            train_data.stream(int(state.epoch), epochs).with_options(options)))
-    for epoch in range(int(state.epoch), epochs):
-        epoch_start = interval_start = time.time()
+    steps, epochs = train_data.steps_per_epoch, config.train.epochs
+    model = build.build_model(config, strategy, build.data_spec(config, source, split), steps)
+    state = workdir_lib.State()
+    checkpoints = folder.checkpoints(model, state, config.train.keep_checkpoints)
+    if checkpoints.restore():
+        logging.info("Resumed from %s (epoch %d done)", checkpoints.latest_checkpoint,
+                     int(state.epoch))
+    strategy_lib.check_same_epoch(strategy, int(state.epoch))
+    step = _Steps(model, strategy, config.train.get("jit_compile", False))
+    writer = (tf.summary.create_file_writer(folder.tensorboard("train")) if folder.chief
+              else tf.summary.create_noop_writer())
+    first, run_seconds = int(state.epoch), 0.0
+    batches = _batches(strategy, train_data, first, epochs) if first < epochs else None
+    for epoch in range(first, epochs):
+        start = time.time()
         context = models.EpochContext(epoch, epochs, steps, steps * epochs, train_data.ordered,
-                                      strategy, workdir if chief else None)
+                                      strategy, folder if folder.chief else None)
         with strategy.scope():
             model.on_epoch_begin(epoch, context)
-        interval_images = 0
-        for step in range(1, steps + 1):
-            batch = next(batches)
-            logs = {k: float(v) for k, v in distributed_step(batch, epoch * steps + step - 1).items()}
-            _check_finite(logs, epoch, step, manager)
-            interval_images += batch_size
-            global_step = epoch * steps + step
-            if step % config.train.log_every == 0 or step == steps:
-                rate = interval_images / max(time.time() - interval_start, 1e-9)
-                logging.info(_log_line(epoch, epochs, step, steps, logs, rate))
-                with writer.as_default():
-                    for key, value in logs.items():
-                        tf.summary.scalar(key, value, step=global_step)
-                    tf.summary.scalar("images_per_second", rate, step=global_step)
-                interval_start, interval_images = time.time(), 0
-        seconds = time.time() - epoch_start
-        run_images += steps * batch_size
+        _run_epoch(epoch, config, model, step, batches, steps, checkpoints, writer)
+        seconds = time.time() - start
         run_seconds += seconds
         state.epoch.assign(epoch + 1)
         state.train_seconds.assign_add(seconds)
-        manager.save(epoch + 1)
+        checkpoints.save(epoch + 1)
         logging.info("epoch %d/%d done in %.1fs; checkpoint saved", epoch + 1, epochs, seconds)
-        every = config.eval.get("validate_every", 0)
-        if chief and len(split.validation) and (
-                epoch + 1 == epochs or (every > 0 and (epoch + 1) % every == 0)):
-            _validate_epoch(model, config, source, split, workdir, writer, epoch, steps)
+        if folder.chief and _wants_validation(config, split, epoch):
+            _validate(model, config, source, split, folder, writer, epoch, steps)
     writer.close()
-    stats = {
-        "epochs": int(state.epoch),
-        "step": int(state.epoch) * steps,
-        "train_seconds": round(float(state.train_seconds.numpy()), 1),
-        "images_per_second": round(run_images / run_seconds, 1) if run_seconds else None,
-    }
-    return model, source, split, stats
+    images = (epochs - first) * steps * config.train.batch_size
+    rate = round(images / run_seconds, 1) if run_seconds else None
+    return model, source, split, state.stats(steps, rate)
 
 
-def train_and_evaluate(config, workdir, source=None):
-    """`train`, then `evaluation.evaluate`; returns the report dict.
+def train_and_evaluate(config, workdir, source=None, strategy=None):
+    """`train`, then `evaluation.evaluate` and `reporting.write`; returns the report
+    as a dict (report.json's content).
 
     With several workers only the chief evaluates and writes the report (the others
     get None); every worker waits for it before returning, so the job ends when the
     report is written."""
-    model, source, split, stats = train(config, workdir, source)
-    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
+    strategy = strategy or strategy_lib.make_strategy(config.num_cpu_replicas)
+    model, source, split, stats = train(config, workdir, source, strategy)
     report = None
     if strategy_lib.is_chief(strategy):
-        report = evaluation.evaluate(model, config, source, split, workdir, stats)
+        config = methods.resolve(config)
+        scores = evaluation.evaluate(model, config, source, split, stats)
+        report = reporting.write(workdir_lib.Workdir(workdir), scores, model, config, source,
+                                 split)
     else:
         logging.info("%s: training done; waiting for the chief's evaluation",
                      strategy_lib.task_name(strategy))
-    barrier(strategy)
+    strategy_lib.barrier(strategy)
     return report
-
-
-def restore_for_eval(config, workdir, source=None):
-    """Model restored from the workdir's latest checkpoint, with its source and split."""
-    strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
-    _set_pixel_limit(config)
-    source = source or data_lib.load_source(config.data.source, config.data.image_size)
-    split = data_lib.resolve_split(source, config.data, workdir)
-    steps = len(split.train) // config.train.batch_size
-    model = build_model(config, strategy, data_spec(config, source, split), steps)
-    state = _State()
-    manager = _checkpoint(model, state, os.path.join(workdir, CHECKPOINT_DIR),
-                          config.train.keep_checkpoints)
-    if not manager.latest_checkpoint:
-        raise ValueError(f"{workdir} has no checkpoint to evaluate; run tfhash-train first")
-    manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
-    stats = {"epochs": int(state.epoch), "step": int(state.epoch) * steps,
-             "train_seconds": round(float(state.train_seconds.numpy()), 1),
-             "images_per_second": None}
-    logging.info("Restored %s (epoch %d)", manager.latest_checkpoint, int(state.epoch))
-    return model, source, split, stats
-
-
-__all__ = ["CheckpointWriteError", "TrainingDiverged", "build_model", "data_spec", "restore_for_eval", "train",
-           "train_and_evaluate"]

@@ -116,3 +116,24 @@ def make_strategy(num_cpu_replicas=0):
     logging.info("Strategy %s with %d replica(s) (%s)", type(strategy).__name__,
                  strategy.num_replicas_in_sync, task_name(strategy))
     return strategy
+
+
+def check_same_epoch(strategy, epoch):
+    """Every worker must resume from the same epoch (the same checkpoint)."""
+    if num_workers() <= 1:
+        return
+    per_replica = strategy.run(lambda: tf.constant(float(epoch)))
+    total = float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    if total != epoch * strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"this worker ({task_name(strategy)}) resumed at epoch {epoch} but the workers "
+            f"disagree (mean epoch {total / strategy.num_replicas_in_sync:g}): every worker must "
+            "read the chief's checkpoints, so the workdir must be on storage all workers share "
+            "(NFS, GCS)")
+
+
+def barrier(strategy):
+    """Waits until every worker gets here (a no-op on one machine)."""
+    if num_workers() > 1:
+        per_replica = strategy.run(lambda: tf.constant(1.0))
+        strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None).numpy()

@@ -9,9 +9,11 @@ import sys
 
 from absl import app, flags, logging
 
+from tfhash import cli
 from tfhash.training import config_files
 
 FLAGS = flags.FLAGS
+PROGRAM = "tfhash-train"
 
 
 def _define_flags():
@@ -26,45 +28,53 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     config = FLAGS.config
-    # Logical CPU devices must exist before TensorFlow initialises.
-    from tfhash.training import strategy
+    # Logical CPU devices must exist before TensorFlow initialises, and the
+    # multi-worker strategy before TensorFlow runs anything: the strategy is made
+    # first, once, and passed down.
+    from tfhash.training import strategy as strategy_lib
 
-    try:
-        if strategy.num_workers() > 1:
-            # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
-            strategy.make_strategy(config.num_cpu_replicas)
-        else:
-            strategy.configure_cpu_replicas(config.num_cpu_replicas)
-    except ValueError as e:
-        print(f"tfhash-train: error: {e}", file=sys.stderr)
-        sys.exit(1)
-    from tfhash.training import evaluation, loop
-
+    with cli.one_line_errors(PROGRAM):
+        if strategy_lib.num_workers() <= 1:
+            strategy_lib.configure_cpu_replicas(config.num_cpu_replicas)
+        strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
     import tensorflow as tf
 
+    from tfhash.training import loop, reporting
+
     try:
-        report = loop.train_and_evaluate(config, FLAGS.workdir)
-    except (ValueError, OSError, loop.TrainingDiverged, loop.CheckpointWriteError) as e:
-        logging.error("%s", e)
-        print(f"tfhash-train: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        with cli.one_line_errors(PROGRAM, ValueError, OSError, loop.TrainingDiverged,
+                                 loop.CheckpointWriteError):
+            report = loop.train_and_evaluate(config, FLAGS.workdir, strategy=strategy)
     except tf.errors.OpError as e:
-        if strategy.num_workers() <= 1:
+        if strategy_lib.num_workers() <= 1:
             raise
         # a peer died or became unreachable: the collectives abort on every worker
         first = str(e.message).strip().splitlines()[0][:300]
-        message = (f"the multi-worker job stopped: another worker failed or became unreachable "
-                   f"({type(e).__name__}: {first}). The workdir keeps its last checkpoint; start "
-                   "the same command on every worker again to resume from it")
-        logging.error("%s", message)
-        print(f"tfhash-train: error: {message}", file=sys.stderr)
-        sys.exit(1)
+        cli.fail(PROGRAM, f"the multi-worker job stopped: another worker failed or became "
+                          f"unreachable ({type(e).__name__}: {first}). The workdir keeps its last "
+                          "checkpoint; start the same command on every worker again to resume "
+                          "from it")
     if report is None:  # a multi-worker job's other workers: the chief reports
-        print(f"tfhash-train: {strategy.task_name(strategy.make_strategy(config.num_cpu_replicas))} "
-              f"done; the chief wrote {FLAGS.workdir}/{evaluation.REPORT_FILE}")
+        print(f"{PROGRAM}: {strategy_lib.task_name(strategy)} done; the chief wrote "
+              f"{FLAGS.workdir}/report.json")
         return
-    print(evaluation.format_table(report, config.eval.top_k, config.eval.radius))
-    print(f"report: {FLAGS.workdir}/{evaluation.REPORT_FILE} (plots and TensorBoard logs beside it)")
+    print(reporting.format_table(report))
+    print(f"report: {FLAGS.workdir}/report.json (plots and TensorBoard logs beside it)")
+
+
+def _unknown_field(error):
+    """The one-line error for a --config.<field> that names no field (ml_collections
+    raises AttributeError), naming the new field of a renamed one."""
+    from tfhash import methods
+
+    field = str(error).strip("'\"")
+    named = [a.split("=", 1)[0] for a in sys.argv[1:]
+             if a.startswith("--config.") and field in a.split("=", 1)[0].split(".")]
+    for flag in named:
+        if flag[len("--config."):] in methods.RENAMED:
+            return methods.renamed_message(flag[len("--config."):])
+    return (f"{' '.join(named) or '--config.*'} names no config field ({field!r} is unknown); "
+            "configs/default.py lists every field")
 
 
 def run():
@@ -73,11 +83,8 @@ def run():
     try:
         app.run(main)
     except AttributeError as e:  # ml_collections: --config.<field> names no field
-        field = str(e).strip("'\"")
-        named = [a.split("=", 1)[0] for a in sys.argv[1:]
-                 if a.startswith("--config.") and field in a.split("=", 1)[0].split(".")]
-        print(f"tfhash-train: error: {' '.join(named) or '--config.*'} names no config field "
-              f"({field!r} is unknown); configs/default.py lists every field", file=sys.stderr)
+        logging.error("%s", e)
+        print(f"{PROGRAM}: error: {_unknown_field(e)}", file=sys.stderr)
         sys.exit(1)
 
 

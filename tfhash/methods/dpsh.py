@@ -1,0 +1,19 @@
+"""DPSH from a run config (`config.method = "dpsh"`)."""
+
+from tfhash import models
+from tfhash.methods import checks, common, registry
+
+
+@registry.register(
+    "dpsh",
+    # a batch-normalised tanh layer: the paper's linear layer collapses from scratch
+    # (docs/dpsh_from_scratch.md); --config.model.head_activation=linear
+    # --config.model.head_batch_norm=False gives the paper's
+    defaults={"model.head_activation": "tanh", "model.head_batch_norm": True,
+              "model.hidden_units": 0},
+    checks=(("dpsh.memory_bank", *checks.BOOLEAN),),
+    reads=("dpsh", "loss"))
+def build(config, spec):
+    network = common.hashing_network(config, common.backbone(config.model, spec.image_size))
+    return models.DPSH(network, spec.num_train, spec.num_classes,
+                       memory_bank=config.dpsh.memory_bank, **common.likelihood_settings(config))

@@ -1,0 +1,25 @@
+"""HashGAN / ADAH from a run config (`config.method = "hashgan"`)."""
+
+from tfhash import models
+from tfhash.methods import checks, common, registry
+
+
+@registry.register(
+    "hashgan",
+    defaults={},  # no hash head: its hashing modules are `hashgan.image_widths` and a dense layer
+    checks=(("hashgan.text_widths", *checks.POSITIVE_INTS),
+            ("hashgan.image_widths", lambda v: v == () or checks.positive_ints(v),
+             "be a list of positive integers"),
+            ("hashgan.triplet_margin", *checks.NON_NEGATIVE),
+            ("hashgan.squared", *checks.BOOLEAN), ("hashgan.adversarial", *checks.BOOLEAN),
+            ("hashgan.adversarial_bound", *checks.NON_NEGATIVE)),
+    reads=("hashgan",))
+def build(config, spec):
+    section = config.hashgan
+    return models.HashGAN(common.backbone(config.model, spec.image_size), config.bits,
+                          num_classes=spec.num_classes, text_dim=spec.text_dim,
+                          text_widths=tuple(section.text_widths),
+                          image_widths=tuple(section.image_widths),
+                          triplet_margin=section.triplet_margin, squared=section.squared,
+                          adversarial=section.adversarial,
+                          adversarial_bound=section.adversarial_bound)

@@ -118,3 +118,58 @@ def test_balance_term_and_graded_similarity_enter_the_loss(rng, method):
         models.DSH(small_network(8, widths=(4,)), similarity="dice")
     with pytest.raises(ValueError, match="balance_weight must be >= 0"):
         models.DSH(small_network(8, widths=(4,)), balance_weight=-1)
+
+
+def test_backbone_trunk_and_tail(rng):
+    """`train_from` cuts the small CNN into a frozen trunk (no trainable weights, batch
+    norm in inference mode) and a trainable tail; tail(trunk(x)) is call(x)."""
+    images = rng.uniform(0, 255, size=(4, 16, 16, 3)).astype(np.float32)
+    whole = backbones.SmallCNN((4, 8, 8), 1)
+    cut = backbones.SmallCNN((4, 8, 8), 1, train_from="stage3")
+    for b in (whole, cut):
+        b.build((None, 16, 16, 3))
+    cut.set_weights(whole.get_weights())
+    assert cut.stage_names == ("stage1", "stage2", "stage3") and cut.cut == 2
+    frozen = {id(v) for i in range(2) for layer in cut.stage_layers(i) for v in layer.weights}
+    assert frozen and not frozen & {id(v) for v in cut.trainable_variables}
+    assert len(cut.trainable_variables) == 3  # stage 3: conv kernel, BN gamma and beta
+    trunk = cut.trunk(images)
+    assert trunk.shape == (4, 4, 4, 8)  # after two 2x2 pools
+    out = cut.tail(trunk, training=False)
+    np.testing.assert_allclose(out["features"].numpy(), cut(images)["features"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(cut(images)["features"].numpy(), whole(images)["features"].numpy(),
+                               rtol=1e-6)
+    # training mode: the trunk's batch norm keeps its moving statistics (inference mode)
+    before = [v.numpy() for v in cut.stage_layers(0)[1].weights]
+    cut(images, training=True)
+    for a, b in zip(before, cut.stage_layers(0)[1].weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert backbones.SmallCNN.from_config(cut.get_config()).train_from == "stage3"
+    with pytest.raises(ValueError, match="train_from must be one of the stages"):
+        backbones.SmallCNN((4, 8), 1, train_from="stage9")
+
+
+def test_the_typed_report_reads_and_writes_report_json():
+    """report.json as tfhash wrote it at c6a0030 (f-string keys, no top_k or radius)
+    reads into a `Report`; written back, it keeps those keys and adds top_k, radius."""
+    import json
+    import os
+
+    from tests.conftest import REPO
+    from tfhash.training import reporting, scores
+
+    path = os.path.join(REPO, "tests", "data", "c6a0030", "dcmh", "report.json")
+    old = json.load(open(path))
+    report = scores.load_report(path)
+    assert list(report.tasks) == ["image->text", "text->image"]
+    task = report.tasks["text->image"]
+    assert (task.top_k, task.radius) == (1000, 2)
+    assert task.map_at_k == old["tasks"]["text->image"]["map_at_1000"]
+    again = json.loads(json.dumps(report.to_json()))
+    for key, value in old.items():
+        if key != "tasks":
+            assert again[key] == value, key
+    for name, block in old["tasks"].items():
+        assert again["tasks"][name] == dict(block, top_k=1000, radius=2)
+    table = reporting.format_table(report)
+    assert "mAP@1000 text->image" in table and "P@r2 image->text" in table

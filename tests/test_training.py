@@ -202,6 +202,11 @@ def test_validation_draw_is_scored_during_training(tmp_path):
     (["--config.train.learning_rate=0"], "train.learning_rate must be positive"),
     (["--config.train.nosuch=2"], "--config.train.nosuch names no config field"),
     (["--config.data.source=list:/no/such.csv"], "list file '/no/such.csv' does not exist"),
+    (["--config.dpsh.quant_weight=0.2"], "dpsh.quant_weight was renamed loss.quant_weight"),
+    (["--config.method=hashgan", "--config.model.head_batch_norm=True"],
+     "model.head_batch_norm=True does nothing for hashgan"),
+    (["--config.dsah.area_target=1.5", "--config.method=dsah"],
+     "dsah.area_target must be in [0, 1], got 1.5"),
 ])
 def test_bad_flags_are_one_line_errors_and_write_nothing(tmp_path, flags, message):
     workdir = tmp_path / "w"

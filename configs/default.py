@@ -180,6 +180,9 @@ def get_config():
     config.dagh.second_widths = ()  # network 2's small-CNN widths (empty: model.widths)
     config.dagh.eval_stream = 2  # the stream whose codes are the "image" encoder
     config.dagh.second_init = "scratch"  # scratch | stream1 (network 2 starts as network 1)
+    # batch-norm statistics measured over a pass of the training part at the end of each
+    # stage (network 1) and stage-2 epoch (network 2), instead of the moving averages
+    config.dagh.reestimate_bn = True
 
     config.dcmh = ml_collections.ConfigDict()  # also uses loss.max_logit, loss.similarity
     config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)

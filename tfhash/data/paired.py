@@ -106,3 +106,44 @@ def load_pairs(spec):
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise ValueError(f"{path}: {len(missing)} image file(s) are missing under {root}: {shown}")
     return PairedSource(f"pairs:{spec}", paths, multi_hot, classes, text, is_test, vocabulary)
+
+
+# The words a digit's tags are drawn from: its name, and what it looks like or is.
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_TRAITS = {
+    "even": (0, 2, 4, 6, 8), "odd": (1, 3, 5, 7, 9), "prime": (2, 3, 5, 7),
+    "small": (0, 1, 2, 3, 4), "large": (5, 6, 7, 8, 9), "loop": (0, 6, 8, 9),
+    "straight": (1, 4, 7), "curve": (2, 3, 5), "handwritten": tuple(range(10)),
+}
+_FILLER = ("ink", "paper", "scan", "pen", "sample", "note", "mark", "blot", "grey", "square")
+
+
+def load_digits_pairs(size=32, seed=0):
+    """scikit-learn's digits (`sources.load_digits`) paired with a text per item: an
+    embedded image-text set for the cross-modal demo, with no download.
+
+    Each digit's tags are drawn, like the noisy tags of a photo-sharing site: its name
+    with probability 0.6, each true trait (even/odd, prime, small/large, loop,
+    straight, curve) with probability 0.5, two filler words that say nothing about
+    the digit, and with probability 0.1 a wrong name. The vocabulary (29 words) is
+    kept, so `encode_tags` serves text queries by word.
+    """
+    digits = sources.load_digits(size)
+    classes = digits.labels.argmax(axis=1)
+    vocabulary = list(_DIGIT_WORDS) + list(_DIGIT_TRAITS) + list(_FILLER)
+    column = {word: i for i, word in enumerate(vocabulary)}
+    rng = np.random.default_rng([seed, 17])
+    text = np.zeros((len(classes), len(vocabulary)), np.float32)
+    for row, digit in enumerate(classes):
+        if rng.random() < 0.6:
+            text[row, digit] = 1
+        for trait, members in _DIGIT_TRAITS.items():
+            if digit in members and trait != "handwritten" and rng.random() < 0.5:
+                text[row, column[trait]] = 1
+        text[row, column["handwritten"]] = 1
+        for word in rng.choice(_FILLER, 2, replace=False):
+            text[row, column[word]] = 1
+        if rng.random() < 0.1:
+            text[row, int(rng.integers(0, 10))] = 1
+    return PairedArraySource("digits_pairs", digits.array, digits.labels, digits.class_names, text,
+                             vocabulary=vocabulary)

@@ -1,6 +1,8 @@
 """Sources by name: the spec strings of `config.data.source`.
 
 - ``digits``: scikit-learn's bundled handwritten digits (the embedded default),
+- ``digits_pairs``: the same digits, each with a noisy bag of tags (the embedded
+  cross-modal demo; tfhash.data.paired.load_digits_pairs),
 - ``folder:<path>``: one subfolder per class, with ``train/`` and ``test/`` kept,
 - ``list:<file>[@<image_root>]``: ``relative/path.jpg 0 1 0 ...`` per line, or a
   ``.csv`` file with a header and columns ``file,label[,class_name]``,
@@ -15,7 +17,7 @@
 
 from tfhash.data import sources
 
-SPECS = ("digits", "patches", "patch_pairs", "folder:<path>", "list:<file>[@<image_root>]",
+SPECS = ("digits", "digits_pairs", "patches", "patch_pairs", "folder:<path>", "list:<file>[@<image_root>]",
          "tfds:<name>", "pairs:<file.npz>[@<image_root>]", "mat:<file.mat>[,<file.mat>...]")
 
 
@@ -23,6 +25,10 @@ def load_source(spec, digits_size=32):
     """Makes the Source named by `spec` (see the module docstring)."""
     if spec == "digits":
         return sources.load_digits(digits_size)
+    if spec == "digits_pairs":
+        from tfhash.data import paired
+
+        return paired.load_digits_pairs(digits_size)
     if spec in ("patches", "patch_pairs"):
         from tfhash.data import synthetic
 

@@ -45,6 +45,7 @@ def _stages_fit(config):
              "be empty (model.widths) or a list of positive integers"),
             ("dagh.eval_stream", *checks.choice(1, 2)),
             ("dagh.second_init", *checks.choice(*models.dagh.SECOND_INITS)),
+            ("dagh.reestimate_bn", *checks.BOOLEAN),
             _stages_fit,
             lambda config: None if config.dagh.second_init != "stream1" or not config.dagh.second_widths
             else ("dagh.second_init='stream1' needs network 2's backbone to be network 1's "
@@ -62,4 +63,5 @@ def build(config, spec):
                        stage1_epochs=stage1_epochs(config), attention_loss=section.attention_loss,
                        attention_weight=section.attention_weight, margin=section.margin,
                        eval_stream=section.eval_stream, second_init=section.second_init,
+                       reestimate_bn=section.get("reestimate_bn", False),
                        **common.likelihood_settings(config))

@@ -144,4 +144,5 @@ def migrate_flat(flat):
                 flat[field] = None
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
+        flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch
     return flat

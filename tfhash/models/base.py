@@ -20,7 +20,8 @@ class HashingModel(keras.Model):
       (`build_optimizers`), whose learning-rate schedule spans
       `schedule_steps(name, ...)` steps (a stage's schedule spans that stage).
     - `on_epoch_begin(epoch, context)`: the schedule hook (stage switches,
-      annealing, code refreshes). Whatever it changes must be a model weight
+      annealing, code refreshes); `on_epoch_end(epoch, context)` after the epoch's
+      steps, before its checkpoint (e.g. re-estimated batch-norm statistics). Whatever it changes must be a model weight
       (`add_weight(trainable=False)`), so checkpoints hold it and a resumed run
       continues in the right stage. Files it keeps go through `context.artifacts`.
     - `train_step(batch, variant)`: runs in replica context; returns logs. A log is
@@ -140,6 +141,11 @@ class HashingModel(keras.Model):
     # -- schedule and logs ----------------------------------------------------------
     def on_epoch_begin(self, epoch, context):
         """Called by the loop before every epoch (also the first after a resume)."""
+        del epoch, context
+
+    def on_epoch_end(self, epoch, context):
+        """Called by the loop after every epoch's steps, before its checkpoint is
+        written (what it changes is checkpointed with the epoch)."""
         del epoch, context
 
     def step_variant(self, step):

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfhash import losses, replicas
-from tfhash.layers import MemoryBank, nested
+from tfhash.layers import MemoryBank, batch_norm, nested
 from tfhash.models import base, contract
 from tfhash.retrieval import codes as codes_lib
 
@@ -57,6 +57,12 @@ class DAgH(base.HashingModel):
       quant_weight, max_logit: DPSH's (the likelihood of stage 1).
       attention_loss: "difference" or "contrastive"; attention_weight, margin.
       similarity, balance_weight: the pairwise losses' (`models.DPSH`).
+      reestimate_bn: at the end of stage 1 (network 1) and of every stage-2 epoch
+        (network 2), set the batch norms' moving statistics to their means over an
+        un-augmented pass of the training part (`layers.batch_norm.reestimate`): a
+        stage of a few hundred steps leaves the moving averages far from the batch
+        statistics the network was trained with, and network 2's codes then
+        collapse at inference (docs/results.md, "DAgH").
       eval_stream: 2 or 1, the stream whose codes are the "image" encoder (and what is
         exported).
       second_init: "scratch" (the paper: network 2 starts from its own initial
@@ -74,7 +80,7 @@ class DAgH(base.HashingModel):
     def __init__(self, network, second_backbone, mask, num_train, num_classes, stage1_epochs=20,
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
                  attention_weight=1.0, margin=1.0, eval_stream=2, second_init="scratch",
-                 similarity="shared", balance_weight=0.0, **kwargs):
+                 similarity="shared", balance_weight=0.0, reestimate_bn=False, **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if second_init not in SECOND_INITS:
@@ -100,6 +106,7 @@ class DAgH(base.HashingModel):
         self.margin, self.eval_stream = float(margin), int(eval_stream)
         self.second_init = second_init
         self.similarity, self.balance_weight = similarity, float(balance_weight)
+        self.reestimate_bn = bool(reestimate_bn)
         self.mask = mask
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.second_head = keras.layers.Dense(self.bits, name="second_head")
@@ -208,6 +215,19 @@ class DAgH(base.HashingModel):
                 self.copy_stream1_into_stream2()
         self.stage.assign(2 if epoch >= self.stage1_epochs else 1)
 
+    def on_epoch_end(self, epoch, context):
+        if not self.reestimate_bn or epoch < self.stage1_epochs - 1:
+            return
+        if epoch == self.stage1_epochs - 1:  # network 1, before the guided codes
+            network = [self.backbone, self.mask, self.head]
+            forward = lambda images: self.stream1(images, training=True)  # noqa: E731
+        else:
+            network = [self.second_backbone]
+            forward = lambda images: self.stream2(images, training=True)  # noqa: E731
+        norms = [n for layer in network for n in batch_norm.norm_layers(layer)]
+        batch_norm.reestimate(lambda batch: forward(tf.cast(batch["image"], tf.float32)), norms,
+                              context.train_pass(256))
+
     def _check_same_backbones(self):
         shapes = ([tuple(v.shape) for v in self.backbone.weights],
                   [tuple(v.shape) for v in self.second_backbone.weights])
@@ -286,7 +306,8 @@ class DAgH(base.HashingModel):
             max_logit=self.max_logit, attention_loss=self.attention_loss,
             attention_weight=self.attention_weight, margin=self.margin,
             eval_stream=self.eval_stream, second_init=self.second_init,
-            similarity=self.similarity, balance_weight=self.balance_weight)
+            similarity=self.similarity, balance_weight=self.balance_weight,
+            reestimate_bn=self.reestimate_bn)
         return config
 
     @classmethod

@@ -160,6 +160,8 @@ def train(config, workdir, source=None, strategy=None):
         with strategy.scope():
             model.on_epoch_begin(epoch, context)
         _run_epoch(epoch, config, model, step, batches, steps, checkpoints, writer)
+        with strategy.scope():
+            model.on_epoch_end(epoch, context)
         seconds = time.time() - start
         run_seconds += seconds
         state.epoch.assign(epoch + 1)

@@ -1,0 +1,19 @@
+"""DCMH, 32 bits, on digits paired with noisy tags: the embedded cross-modal demo.
+
+Each digit carries a bag of tags (`digits_pairs`, tfhash.data.paired.load_digits_pairs:
+its name with probability 0.6, its traits such as even / prime / loop with 0.5 each,
+two filler words, sometimes a wrong name); image->text and text->image are scored.
+`--config.method=hashgan` runs HashGAN on the same data.
+
+COMMAND:  tfhash-train --config=configs/demo_crossmodal.py --workdir=runs/demo_crossmodal
+EXPECTED: measured in README "Try another method".
+"""
+
+from configs import demo
+
+
+def get_config():
+    config = demo.get_config()
+    config.method = "dcmh"
+    config.data.source = "digits_pairs"
+    return config

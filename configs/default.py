@@ -114,8 +114,8 @@ def get_config():
     # Method-dependent: unset (None) means the method's default (tfhash/methods/<method>.py);
     # a value set here or by a flag wins. A method without the setting refuses a value.
     #                      dpsh  dsh     dsah  doh  dagh  dcmh    hashgan
-    #   head_activation    tanh  linear  tanh  -    tanh  linear  -
-    #   head_batch_norm    True  False   True  True True  False   -   (doh: its fused logits)
+    #   head_activation    tanh  linear  tanh  -    tanh  tanh    -
+    #   head_batch_norm    True  False   True  True True  True    -   (doh: its fused logits)
     #   hidden_units       0     0       0     -    0     0       -
     config.model.head_activation = config_dict.placeholder(str)  # linear | tanh
     config.model.head_batch_norm = config_dict.placeholder(bool)  # batch norm on the codes

@@ -170,3 +170,18 @@ def assert_replicas_agree(make_model, batch, variants=(None,), rel=None):
         assert logs2[key] == pytest.approx(logs1[key], rel=tolerance, abs=1e-5), key
     for w1, w2 in zip(weights1, weights2):
         np.testing.assert_allclose(w2, w1, rtol=1e-3, atol=2e-4)
+
+
+def separable_pairs(classes=4, per_class=30, size=16, seed=0):
+    """`separable_source` with a text per item: its class's word and two of eight
+    filler words (a paired source any cross-modal method aligns in a few steps)."""
+    from tfhash.data import paired
+
+    images = separable_source(classes, per_class, size, seed)
+    draw = np.random.default_rng([seed, 5])
+    text = np.zeros((len(images), classes + 8), np.float32)
+    text[np.arange(len(images)), images.labels.argmax(axis=1)] = 1
+    for row in text:
+        row[classes + draw.choice(8, 2, replace=False)] = 1
+    return paired.PairedArraySource("separable_pairs", images.array, images.labels,
+                                    images.class_names, text)

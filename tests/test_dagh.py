@@ -12,6 +12,7 @@ import tensorflow as tf
 from tests.conftest import (assert_replicas_agree, restored, resume,
                             separable_source, small_network, tiny_config, train_until_killed)
 from tfhash import backbones, export, layers, losses, models, retrieval
+from tfhash.layers import batch_norm
 from tfhash.models import dagh as dagh_lib
 from tfhash.training import loop
 
@@ -220,3 +221,36 @@ def test_second_init_stream1_happens_at_the_stage_boundary(rng):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(np.sign(model.stream2(images).numpy()),
                                   np.sign(model.stream1(images)["plain"].numpy()))
+
+
+def test_batch_norm_reestimated_at_the_end_of_each_stage(rng):
+    model = make()  # stage 1 is epoch 0
+    images = rng.uniform(0, 255, size=(16, 16, 16, 3)).astype(np.float32)
+
+    def train_pass(batch_size):
+        yield {"image": tf.constant(images), "index": tf.range(16, dtype=tf.int64)}
+
+    context = types.SimpleNamespace(train_pass=train_pass, artifacts=None)
+
+    def stats(layer):
+        return [v.numpy().copy() for n in batch_norm.norm_layers(layer) for v in
+                (n.moving_mean, n.moving_variance)]
+
+    first, second = stats(model.backbone), stats(model.second_backbone)
+    model.on_epoch_end(0, context)  # the end of stage 1: network 1
+    assert all(not np.allclose(a, b) for a, b in zip(first, stats(model.backbone)))
+    assert all(np.array_equal(a, b) for a, b in zip(second, stats(model.second_backbone)))
+    # network 1's first batch norm now holds the statistics of its conv over the pass
+    conv = model.backbone.stage_layers(0)[0]
+    pre = conv(images / 127.5 - 1.0).numpy()
+    norm = batch_norm.norm_layers(model.backbone)[0]
+    np.testing.assert_allclose(norm.moving_mean.numpy(), pre.mean(axis=(0, 1, 2)), rtol=1e-4,
+                               atol=1e-5)
+    first = stats(model.backbone)
+    model.on_epoch_end(1, context)  # a stage-2 epoch: network 2 only
+    assert all(np.array_equal(a, b) for a, b in zip(first, stats(model.backbone)))
+    assert all(not np.allclose(a, b) for a, b in zip(second, stats(model.second_backbone)))
+    off = make(reestimate_bn=False)
+    before = stats(off.second_backbone)
+    off.on_epoch_end(1, context)
+    assert all(np.array_equal(a, b) for a, b in zip(before, stats(off.second_backbone)))

@@ -173,3 +173,24 @@ def test_the_typed_report_reads_and_writes_report_json():
         assert again["tasks"][name] == dict(block, top_k=1000, radius=2)
     table = reporting.format_table(report)
     assert "mAP@1000 text->image" in table and "P@r2 image->text" in table
+
+
+def test_batch_norm_statistics_reestimated_over_a_pass(rng):
+    """`layers.batch_norm.reestimate`: the moving mean and variance become the means of
+    the batch means and variances over the pass (NumPy), whatever they were; the
+    momentum is restored."""
+    from tfhash.layers import batch_norm
+
+    norm = keras.layers.BatchNormalization(momentum=0.99)
+    norm.build((None, 3))
+    norm.moving_mean.assign([5.0, -5.0, 9.0])
+    batches = [rng.normal(loc=[1.0, 2.0, 3.0], scale=[1.0, 0.5, 2.0], size=(16, 3)).astype(np.float32)
+               for _ in range(7)]
+    assert batch_norm.reestimate(lambda b: norm(b, training=True), [norm], batches) == 7
+    np.testing.assert_allclose(norm.moving_mean.numpy(), np.mean([b.mean(0) for b in batches], 0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(norm.moving_variance.numpy(),
+                               np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+    assert norm.momentum == 0.99
+    cnn = backbones.SmallCNN((4, 8), 1)
+    assert len(batch_norm.norm_layers(cnn)) == 2

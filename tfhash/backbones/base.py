@@ -13,7 +13,9 @@ class Backbone(keras.layers.Layer):
     frozen trunk (their weights are not trainable and their batch norms always run
     in inference mode), the stages from it on are the tail. `trunk(images)` gives the
     map the tail starts from, `tail(map)` the outputs; `call(images)` is both, so
-    `tail(trunk(x)) == call(x)` (a cache of trunk maps feeds `tail` directly).
+    `tail(trunk(x)) == call(x)`, and `call(map)` on a trunk map (its channels are not
+    3) is `tail(map)`: a cache of trunk maps (`data.trunk_cache`) feeds the same
+    network, whichever method holds it.
 
     Subclasses define `stage_names` (a tuple), `_input(images)` (the normalisation
     before the first stage), `_stage(i, x, training)` and `_pool(map)`.
@@ -70,7 +72,14 @@ class Backbone(keras.layers.Layer):
             x = self._stage(index, x, training)
         return {"feature_map": x, "features": self._pool(x)}
 
+    def takes_trunk_maps(self, x):
+        """Whether `x` is a trunk map rather than images: with a trunk, a 4-d input
+        whose channels are not the images' 3 (`data.trunk_cache` feeds those)."""
+        return self.cut > 0 and x.shape[-1] is not None and x.shape[-1] != 3
+
     def call(self, images, training=False):
+        if self.takes_trunk_maps(images):
+            return self.tail(images, training=training)
         return self.tail(self.trunk(images), training=training)
 
     def get_config(self):

@@ -38,6 +38,9 @@ def _with_meta(source, indices, size, modalities=("image", "text")):
     meta = tf.data.Dataset.from_tensor_slices(meta)
     if "image" not in modalities:
         return meta
+    if getattr(source, "prepared", False):  # cached trunk maps: model inputs as they are
+        return tf.data.Dataset.zip((source.images(indices), meta)).map(
+            lambda image, m: dict(m, image=image))
     images = source.images(indices).map(
         lambda image: preprocess.resize(image, size), num_parallel_calls=tf.data.AUTOTUNE
     )
@@ -45,14 +48,15 @@ def _with_meta(source, indices, size, modalities=("image", "text")):
 
 
 class TrainData:
-    """The training part, decoded once (cached in memory) and reshuffled per epoch."""
+    """The training part, decoded once (cached in memory) and reshuffled per epoch.
+
+    On a `data.trunk_cache.MapSource` the items are cached trunk maps; the
+    augmentation is then a coin per item and epoch between the map of the image and
+    the map of its flipped image (a crop of a map is not the map of a crop)."""
 
     def __init__(self, source, indices, image_size, batch_size, seed, augment_images=True,
                  cache=True):
-        if len(indices) < batch_size:
-            raise ValueError(
-                f"the training part has {len(indices)} items, fewer than one batch of {batch_size}"
-            )
+        self.check_size(indices, batch_size)
         self.size = len(indices)
         self.image_size = image_size
         self.batch_size = batch_size
@@ -60,7 +64,18 @@ class TrainData:
         self.augment_images = augment_images
         self._source, self._indices = source, np.asarray(indices, np.int64)
         base = _with_meta(source, indices, image_size)
+        self.maps = bool(getattr(source, "prepared", False))
+        if self.maps and augment_images:  # the cached maps of the flipped images beside
+            base = tf.data.Dataset.zip((base, source.images(indices, flipped=True))).map(
+                lambda item, flipped: dict(item, flipped=flipped))
         self._base = base.cache() if cache else base
+
+    @staticmethod
+    def check_size(indices, batch_size):
+        if len(indices) < batch_size:
+            raise ValueError(
+                f"the training part has {len(indices)} items, fewer than one batch of {batch_size}"
+            )
 
     @property
     def steps_per_epoch(self):
@@ -87,10 +102,15 @@ class TrainData:
         size, seed = self.image_size, self.seed
 
         def prepare(example):
-            image = example["image"]
+            image = example.pop("image")
+            flipped = example.pop("flipped", None)
             if self.augment_images:
                 item_seed = tf.stack([tf.constant(seed * 100003 + epoch, tf.int64), example["index"]])
-                image = augment(image, item_seed, size)
+                if self.maps:  # a trunk map, or the map of the flipped image: a coin per item
+                    coin = tf.random.stateless_uniform([], item_seed) < 0.5
+                    image = tf.where(coin, flipped, image)
+                else:
+                    image = augment(image, item_seed, size)
             return dict(example, image=tf.cast(image, tf.float32))
 
         return (

@@ -8,6 +8,10 @@ this boundary is always uint8 pixels `[..., S, S, 3]`.
 
 import tensorflow as tf
 
+# Names the preprocessing below: caches of what it produced (trunk maps) record it, so a
+# change here must change it.
+VERSION = "decode-resize-antialias-bilinear-round-clip/1"
+
 # The largest image decoded, in pixels (height x width): 2**26, e.g. 8192 x 8192. A
 # larger one (such as a decompression bomb: a small file that would decode to
 # gigabytes) is refused from its header, before any pixel is decoded.

@@ -7,8 +7,15 @@ from tfhash import backbones, layers
 def backbone(model_config, image_size, widths=None):
     """The backbone named by `model.backbone` (`widths` overrides the small CNN's)."""
     name = model_config.backbone
+    train_from = model_config.get("train_from") or None
     if name == "small_cnn":
-        return backbones.SmallCNN(tuple(widths or model_config.widths), model_config.convs_per_stage)
+        return backbones.SmallCNN(tuple(widths or model_config.widths), model_config.convs_per_stage,
+                                  train_from=train_from)
+    if name == "efficientnet_lite0":
+        weights = None if model_config.weights in (None, "", "none") else model_config.weights
+        return backbones.EfficientNetLite0(weights=weights,
+                                           output_stride=model_config.get("output_stride", 32),
+                                           train_from=train_from)
     if name in ("vgg16", "resnet50"):
         weights = None if model_config.weights in (None, "", "none") else model_config.weights
         return backbones.ApplicationBackbone(name, image_size=image_size, weights=weights)

@@ -74,6 +74,8 @@ _COMMON_CHECKS = (
     ("model.widths", *checks.POSITIVE_INTS),
     ("model.convs_per_stage", *checks.POSITIVE_INT),
     ("model.weights", *checks.choice("none", "imagenet")),
+    ("model.output_stride", *checks.choice(16, 32)),
+    ("model.train_from", lambda v: isinstance(v, str), "be a stage name or empty"),
     ("model.head_activation", lambda v: v in (None, "linear", "tanh"), "be 'linear' or 'tanh'"),
     ("model.head_batch_norm", lambda v: v is None or checks.boolean(v), "be True or False"),
     ("model.hidden_units", lambda v: v is None or checks.non_negative_int(v),

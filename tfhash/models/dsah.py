@@ -49,6 +49,7 @@ class DSaH(base.HashingModel):
     """
 
     MEAN_LOGS = ("mask_mean",)
+    PIXEL_INPUTS = True  # x * S(x) changes at every step: no cache of trunk maps
 
     def __init__(self, network, attention, num_train, num_classes, quant_weight=0.1, max_logit=0.0,
                  saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,

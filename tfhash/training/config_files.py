@@ -14,7 +14,8 @@ from tfhash import atomic
 
 CONFIG_FILE = "config.json"
 # Fields a rerun in the same workdir may change without invalidating its checkpoints.
-RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.", "data.max_pixels")
+RESUMABLE_CHANGES = ("train.epochs", "train.log_every", "eval.", "data.max_pixels",
+                     "data.trunk_cache", "data.trunk_batch_size")
 
 
 def add_config_package_to_path(argv):

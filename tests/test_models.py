@@ -90,10 +90,55 @@ def test_bad_bits(bad):
 def test_application_backbone_builds_without_weights():
     backbone = backbones.ApplicationBackbone("vgg16", image_size=32, weights=None)
     out = backbone(tf.zeros([1, 32, 32, 3]))
-    assert out["features"].shape == (1, 512) and out["feature_map"].shape == (1, 1, 1, 512)
+    # block5_conv3, before the last pool: 14 x 14 at 224 px, 2 x 2 at 32
+    assert out["features"].shape == (1, 512) and out["feature_map"].shape == (1, 2, 2, 512)
     assert backbones.ApplicationBackbone.from_config(backbone.get_config()).name_ == "vgg16"
     with pytest.raises(ValueError, match="unknown backbone 'alexnet'"):
         backbones.ApplicationBackbone("alexnet")
+
+
+@pytest.mark.parametrize("name, stage, size", [("vgg16", "block5", 32), ("resnet50", "conv4", 64),
+                                               ("efficientnetb0", "block6", 64)])
+def test_application_backbones_cut_into_trunk_and_tail(rng, name, stage, size):
+    backbone = backbones.ApplicationBackbone(name, image_size=size, train_from=stage)
+    images = rng.uniform(0, 255, size=(2, size, size, 3)).astype(np.float32)
+    whole = backbone(images)["features"].numpy()
+    trunk = backbone.trunk(images)
+    assert trunk.shape[-1] != 3
+    np.testing.assert_allclose(backbone(trunk)["features"].numpy(), whole, rtol=1e-5, atol=1e-5)
+    frozen = {id(w) for i in range(backbone.cut) for layer in backbone.stage_layers(i)
+              for w in layer.weights}
+    assert frozen and not frozen & {id(v) for v in backbone.trainable_variables}
+    assert backbone.trainable_variables
+
+
+def test_application_weights_from_a_file_and_the_imagenet_path_without_a_download(
+        tmp_path, rng, monkeypatch):
+    """`weights=<file>` loads a Keras weights file; `weights="imagenet"` goes through
+    keras.applications' download, here answered by a file written locally."""
+    import keras
+
+    source = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = str(tmp_path / "vgg16_notop.weights.h5")
+    source.save_weights(path)
+    loaded = backbones.ApplicationBackbone("vgg16", image_size=32, weights=path)
+    for a, b in zip(source.weights, loaded.network.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    asked = []
+
+    def get_file(name, origin, *args, **kwargs):
+        asked.append(origin)
+        return path
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    from keras.src.applications import vgg16
+
+    monkeypatch.setattr(vgg16.file_utils, "get_file", get_file)
+    imagenet = backbones.ApplicationBackbone("vgg16", image_size=32, weights="imagenet")
+    assert asked and "vgg16" in asked[0]
+    images = rng.uniform(0, 255, size=(1, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(imagenet(images)["features"].numpy(),
+                               loaded(images)["features"].numpy(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("method", ["dpsh", "dsh"])

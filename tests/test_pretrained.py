@@ -156,3 +156,13 @@ def test_output_stride_16_keeps_a_14_by_14_map_and_the_pretrained_features():
         "feature_map"].shape == (1, 7, 7, 1280)
     with pytest.raises(ValueError, match="output_stride"):
         backbones.EfficientNetLite0(output_stride=8)
+
+
+def test_the_weights_load_when_the_first_call_is_traced(network, rng):
+    """Built by its first call inside a tf.function (as evaluation and the cache do),
+    the network holds the ImageNet weights, not its initial ones."""
+    images = rng.uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
+    fresh = backbones.EfficientNetLite0(weights="imagenet")
+    traced = tf.function(lambda x: fresh(x)["features"])
+    np.testing.assert_allclose(traced(images).numpy(), network(images)["features"].numpy(),
+                               rtol=1e-5, atol=1e-5)

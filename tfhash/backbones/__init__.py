@@ -8,6 +8,6 @@ from tfhash.backbones.base import Backbone
 from tfhash.backbones.efficientnet_lite import EfficientNetLite0
 from tfhash.backbones.small_cnn import SmallCNN
 
-BACKBONES = ("small_cnn", "efficientnet_lite0", "vgg16", "resnet50")
+BACKBONES = ("small_cnn", "efficientnet_lite0", "vgg16", "resnet50", "efficientnetb0")
 
 __all__ = ["BACKBONES", "ApplicationBackbone", "Backbone", "EfficientNetLite0", "SmallCNN"]

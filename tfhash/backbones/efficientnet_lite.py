@@ -17,6 +17,7 @@ import zipfile
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from tfhash import atomic
@@ -189,7 +190,10 @@ class EfficientNetLite0(Backbone):
         self.pool.build(shape)
         super().build(input_shape)
         if self.weights_source == "imagenet":
-            self.load_arrays(imagenet_weights())
+            # eagerly, even when the first call that builds the layer is traced inside a
+            # tf.function (there an assignment would only be a graph op)
+            with tf.init_scope():
+                self.load_arrays(imagenet_weights())
         self.freeze_trunk()
 
     def load_arrays(self, arrays):

@@ -16,9 +16,10 @@ def backbone(model_config, image_size, widths=None):
         return backbones.EfficientNetLite0(weights=weights,
                                            output_stride=model_config.get("output_stride", 32),
                                            train_from=train_from)
-    if name in ("vgg16", "resnet50"):
+    if name in ("vgg16", "resnet50", "efficientnetb0"):
         weights = None if model_config.weights in (None, "", "none") else model_config.weights
-        return backbones.ApplicationBackbone(name, image_size=image_size, weights=weights)
+        return backbones.ApplicationBackbone(name, image_size=image_size, weights=weights,
+                                             train_from=train_from)
     raise ValueError(f"unknown backbone {name!r}; expected one of {backbones.BACKBONES}")
 
 

@@ -73,7 +73,8 @@ _COMMON_CHECKS = (
     ("model.backbone", *checks.choice(*backbones.BACKBONES)),
     ("model.widths", *checks.POSITIVE_INTS),
     ("model.convs_per_stage", *checks.POSITIVE_INT),
-    ("model.weights", *checks.choice("none", "imagenet")),
+    ("model.weights", lambda v: v in ("none", "imagenet") or (isinstance(v, str) and v.endswith(
+        ".h5")), "be 'none', 'imagenet' or a Keras weights file (.h5)"),
     ("model.output_stride", *checks.choice(16, 32)),
     ("model.train_from", lambda v: isinstance(v, str), "be a stage name or empty"),
     ("model.head_activation", lambda v: v in (None, "linear", "tanh"), "be 'linear' or 'tanh'"),

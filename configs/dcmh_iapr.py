@@ -11,4 +11,6 @@ from configs import iapr
 def get_config():
     config = iapr.get_config()
     config.method = "dcmh"
+    config.model.head_activation = "linear"  # the paper's image head
+    config.model.head_batch_norm = False
     return config

@@ -11,4 +11,6 @@ from configs import mirflickr25k
 def get_config():
     config = mirflickr25k.get_config()
     config.method = "dcmh"
+    config.model.head_activation = "linear"  # the paper's image head
+    config.model.head_batch_norm = False
     return config

@@ -6,7 +6,9 @@ two filler words, sometimes a wrong name); image->text and text->image are score
 `--config.method=hashgan` runs HashGAN on the same data.
 
 COMMAND:  tfhash-train --config=configs/demo_crossmodal.py --workdir=runs/demo_crossmodal
-EXPECTED: measured in README "Try another method".
+EXPECTED: image->text mAP@all 0.5157, text->image 0.5129 (chance 0.1045), 23.2 s of
+          training, 40 s for the command (2 idle cores of an AMD EPYC, 2026-12-02);
+          hashgan 0.1425 / 0.1668, near chance (README "Try another method").
 """
 
 from configs import demo

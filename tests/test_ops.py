@@ -230,16 +230,17 @@ def test_grouped_database_layout_and_search(rng, monkeypatch, isa):
 
 @needs_op
 def test_index_prepares_its_database_once(rng):
-    index = retrieval.HammingIndex(64)
+    index = retrieval.HammingIndex(64, mode="linear")
     index.add(rng.integers(0, 256, size=(1000, 8), dtype=np.uint8))
     q = rng.integers(0, 256, size=(1, 8), dtype=np.uint8)
     first = index.search(q, 5)
-    grouped = index._grouped
+    grouped = index._segments[0].grouped
     second = index.search(q, 5)
-    assert index._grouped is grouped  # the same tensor: nothing regrouped or copied
+    assert index._segments[0].grouped is grouped  # the same tensor: nothing regrouped or copied
     np.testing.assert_array_equal(first[1], second[1])
     index.add(rng.integers(0, 256, size=(3, 8), dtype=np.uint8))
-    assert index._grouped is None  # prepared again on the next search
+    # the new codes are a segment of their own: the first one's layout is kept
+    assert index._segments[0].grouped is grouped and index._segments[1].grouped is None
     distances, ids = index.search(q, 1003)
     ref_d, ref_i = hamming.stock_hamming_topk(q, index.codes, 1003)
     np.testing.assert_array_equal(ids, ref_i.numpy())

@@ -32,12 +32,14 @@ SOURCES = {
     "cc/ops/hamming_ops.cc": (),
     "cc/kernels/hamming_kernels.cc": (),
     "cc/kernels/hamming_cpu.cc": (),
+    "cc/kernels/multi_index.cc": (),
     "cc/kernels/hamming_cpu_scalar.cc": (),
     "cc/kernels/hamming_cpu_avx2.cc": ("-mavx2",),
     "cc/kernels/hamming_cpu_avx512.cc": ("-mavx512f", "-mavx512vpopcntdq"),
 }
 HEADERS = ("cc/kernels/hamming_kernels.h", "cc/kernels/hamming_cpu_isa.h",
-           "cc/kernels/hamming_cpu_impl.h")
+           "cc/kernels/hamming_cpu_impl.h", "cc/kernels/multi_index.h",
+           "cc/kernels/multi_index_impl.h")
 CUDA_SOURCE = "cc/kernels/hamming_gpu.cu.cc"
 LIBRARY = "_hamming_ops.so"
 OPTIMISE = ("-O3", "-fPIC")

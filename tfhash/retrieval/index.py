@@ -1,61 +1,185 @@
-"""HammingIndex: packed codes with ids, exact search, persistence and faiss interop."""
+"""HammingIndex: packed codes with ids, exact search (linear scan or multi-index
+tables), removal and update by id, memory-mapped persistence and faiss interop."""
 
-import io
+import json
+import os
 import zipfile
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from tfhash import atomic, ops
 from tfhash.retrieval import codes as codes_lib
 from tfhash.retrieval import hamming
+from tfhash.retrieval import multi_index
 
-_FORMAT = "tfhash.HammingIndex/1"
+_FORMAT_V1 = "tfhash.HammingIndex/1"  # np.savez of bits, codes, ids (still read)
+_FORMAT = "tfhash.HammingIndex/2"
+_MAGIC = b"TFHASHIX"
+_ALIGN = 64
+
+MODES = ("auto", "linear", "multi_index")
+# The automatic choice (benchmarks/index_speed.py measured where the tables win):
+# multi-index for at most this many queries a call ...
+MULTI_INDEX_MAX_QUERIES = 16
+# ... over a segment of at least this many live codes,
+MULTI_INDEX_MIN_CODES = 1 << 16
+# and a query falls back to the linear scan of its segment once it has visited
+# this share of the segment's table entries (clustered codes crowd a few buckets).
+MULTI_INDEX_BUDGET = 1 / 16
+# Removed codes stay in a segment (skipped by both paths) until they are this share.
+_COMPACT_SHARE = 1 / 8
+
+
+class _Segment:
+    """A run of codes added together (merged with its neighbours as the index grows,
+    so an index of n codes has O(log n) segments): codes, ids, removal marks, and the
+    multi-index tables and linear-scan layout built when first needed."""
+
+    def __init__(self, codes, ids, removed=None, tables=None):
+        self.codes, self.ids = codes, ids
+        self.removed = removed  # bit-packed (little) marks, or None: nothing removed
+        self.num_removed = 0 if removed is None else int(np.unpackbits(
+            removed, bitorder="little")[: len(ids)].sum())
+        self.tables = tables
+        self.grouped = None
+
+    @property
+    def size(self):
+        return len(self.ids)
+
+    @property
+    def live(self):
+        return self.size - self.num_removed
+
+    def live_mask(self):
+        if self.removed is None:
+            return np.ones(self.size, bool)
+        return ~np.unpackbits(self.removed, bitorder="little")[: self.size].astype(bool)
+
+    def mark(self, positions):
+        if self.removed is None:
+            self.removed = np.zeros(-(-self.size // 8), np.uint8)
+        bits = np.unpackbits(self.removed, bitorder="little")[: self.size]
+        bits[positions] = 1
+        self.removed = np.packbits(bits, bitorder="little")
+        self.num_removed = int(bits.sum())
+
+    def compacted(self):
+        keep = self.live_mask()
+        return _Segment(np.ascontiguousarray(self.codes[keep]), np.ascontiguousarray(self.ids[keep]))
 
 
 class HammingIndex:
-    """An exact (brute-force) Hamming index over packed uint8 codes.
+    """An exact Hamming index over packed uint8 codes.
 
-    Search runs on the custom op when it is built, else on stock TF ops, with the
-    same results; ties are broken by insertion order. With the custom op the
-    database is put into the kernel's layout once (on the first search after an
-    `add`) and kept, so searching one query at a time does not copy it.
+    Two search paths give identical answers (distances, ids, ties by insertion
+    order): the linear scan (the custom op's tiled kernels, or stock TF ops), and
+    multi-index tables (`tfhash.retrieval.multi_index`: exact, touching a small part
+    of the database for one query). `mode="auto"` (default) uses the tables for a
+    call of at most MULTI_INDEX_MAX_QUERIES queries over segments of at least
+    MULTI_INDEX_MIN_CODES codes, and the scan otherwise; a query whose tables turn
+    out crowded (clustered codes) falls back to the scan of that segment, so auto
+    is never much slower than the scan. `last_search` says what was chosen and why.
+
+    Codes live in segments (one per `add`, merged as the index grows); tables are
+    built for a segment when a search first needs them, and saved with the index.
+    `remove` / `update` work by id in both paths. `save` writes one file atomically;
+    `load` memory-maps it, so a large index opens at once and a multi-index query
+    reads only the pages it touches.
 
     Args:
       bits: code length; codes are stored as ceil(bits / 8) bytes.
+      mode: "auto", "linear" or "multi_index" (the tables for every search; without
+        the custom op the linear stock path answers, with the same results).
     """
 
-    def __init__(self, bits):
+    def __init__(self, bits, mode="auto"):
         self.bits = codes_lib.check_bits(bits)
         self.num_bytes = codes_lib.num_bytes(bits)
-        self._codes = np.zeros((0, self.num_bytes), np.uint8)
-        self._ids = np.zeros((0,), np.int64)
-        self._grouped = None  # the database in the custom op's layout (a tf.Tensor)
+        self.mode = _check_mode(mode)
+        self._segments = []
+        self._next_id = 0
+        self.last_search = None
+        self._logged_plan = None
+
+    # --- contents -------------------------------------------------------------
 
     def __len__(self):
-        return self._codes.shape[0]
+        return sum(s.live for s in self._segments)
 
     @property
     def codes(self):
-        return self._codes
+        """The live codes in insertion order, uint8 `[len, nbytes]` (a copy)."""
+        parts = [s.codes[s.live_mask()] if s.num_removed else s.codes for s in self._segments]
+        return np.concatenate(parts) if parts else np.zeros((0, self.num_bytes), np.uint8)
 
     @property
     def ids(self):
-        return self._ids
+        """The ids of `codes`, int64 (a copy)."""
+        parts = [s.ids[s.live_mask()] if s.num_removed else s.ids for s in self._segments]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros((0,), np.int64)
 
     def add(self, packed, ids=None):
-        """Appends codes; `ids` default to their positions (0, 1, ...)."""
+        """Appends codes; `ids` default to 0, 1, ... in the order codes were added."""
         packed = codes_lib.as_packed_numpy(packed, "codes")
         if packed.shape[1] != self.num_bytes:
             raise ValueError(f"{self.bits}-bit codes have {self.num_bytes} bytes, got {packed.shape[1]}")
+        n = packed.shape[0]
         if ids is None:
-            ids = np.arange(len(self), len(self) + packed.shape[0], dtype=np.int64)
+            ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        ids = np.asarray(ids)
+        if ids.shape != (n,) or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"ids must be {n} integers, got {ids.dtype} {ids.shape}")
+        if not n:
+            return
+        ids = ids.astype(np.int64)
+        self._next_id = max(self._next_id, int(ids.max()) + 1)
+        self._segments.append(_Segment(np.ascontiguousarray(packed), ids))
+        # Merge while the last segment is at least half its predecessor: sizes fall
+        # geometrically, so n codes make O(log n) segments and each code is copied
+        # O(log n) times over the index's life.
+        while len(self._segments) > 1 and 2 * self._segments[-1].size >= self._segments[-2].size:
+            last = self._segments.pop()
+            prev = self._segments.pop()
+            a, b = (prev.compacted() if prev.num_removed else prev), (
+                last.compacted() if last.num_removed else last)
+            self._segments.append(_Segment(np.concatenate([a.codes, b.codes]),
+                                           np.concatenate([a.ids, b.ids])))
+
+    def remove(self, ids):
+        """Removes every code whose id is in `ids`; returns how many were removed."""
+        ids = np.asarray(ids)
+        if ids.ndim > 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+            raise ValueError(f"ids must be integers, got {ids.dtype} {ids.shape}")
+        removed = 0
+        for i, segment in enumerate(self._segments):
+            hits = np.flatnonzero(np.isin(segment.ids, ids) & segment.live_mask())
+            if not len(hits):
+                continue
+            segment.mark(hits)
+            removed += len(hits)
+            if segment.num_removed > _COMPACT_SHARE * segment.size:
+                self._segments[i] = segment.compacted()
+        self._segments = [s for s in self._segments if s.live]
+        return removed
+
+    def update(self, packed, ids):
+        """Replaces the codes of `ids` (adding those not present): the updated codes
+        count as the newest for ties, as a remove then add would."""
+        packed = codes_lib.as_packed_numpy(packed, "codes")
         ids = np.asarray(ids)
         if ids.shape != (packed.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
-        self._codes = np.concatenate([self._codes, packed])
-        self._ids = np.concatenate([self._ids, ids.astype(np.int64)])
-        self._grouped = None
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("update takes each id once")
+        if packed.shape[1] != self.num_bytes:
+            raise ValueError(f"{self.bits}-bit codes have {self.num_bytes} bytes, got {packed.shape[1]}")
+        self.remove(ids)
+        self.add(packed, ids)
+
+    # --- search ---------------------------------------------------------------
 
     def _queries(self, queries):
         queries = codes_lib.as_packed_numpy(queries, "queries")
@@ -63,76 +187,282 @@ class HammingIndex:
             raise ValueError(f"queries have {queries.shape[1]} bytes per code, the index {self.num_bytes}")
         if not len(self):
             raise ValueError("the index is empty: add codes first")
-        return queries
+        return np.ascontiguousarray(queries)
+
+    def plan(self, num_queries, segment):
+        """`(path, reason)` for `num_queries` queries over one segment."""
+        if self.mode == "linear":
+            return "linear", "mode='linear'"
+        if multi_index.native() is None:
+            return "linear", "no custom op (multi-index tables need it; same answers)"
+        if self.mode == "multi_index":
+            return "multi_index", "mode='multi_index'"
+        if num_queries > MULTI_INDEX_MAX_QUERIES:
+            return "linear", f"{num_queries} queries > {MULTI_INDEX_MAX_QUERIES}: the tiled scan shares reads"
+        if segment.live < MULTI_INDEX_MIN_CODES:
+            return "linear", f"{segment.live} codes < {MULTI_INDEX_MIN_CODES}"
+        return "multi_index", (f"{num_queries} queries <= {MULTI_INDEX_MAX_QUERIES} over "
+                               f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}")
+
+    def _tables(self, segment):
+        if segment.tables is None:
+            segment.tables = multi_index.Tables.build(segment.codes, self.bits)
+        return segment.tables
+
+    def _linear_topk(self, segment, queries, k):
+        """Top-k of the live codes of one segment: local positions and distances."""
+        want = min(segment.size, k + segment.num_removed)
+        if ops.load() is not None:
+            if segment.grouped is None:
+                segment.grouped = tf.constant(hamming.group_database(segment.codes))
+            d, p = hamming.hamming_topk_grouped(queries, segment.grouped, segment.size, want)
+        else:
+            d, p = hamming.hamming_topk(queries, segment.codes, want)
+        d, p = d.numpy(), p.numpy()
+        if segment.num_removed:
+            live = segment.live_mask()[p]
+            order = np.argsort(~live, axis=1, kind="stable")[:, :k]  # live first, in order
+            d, p = np.take_along_axis(d, order, 1), np.take_along_axis(p, order, 1)
+        return d[:, :k], p[:, :k]
 
     def search(self, queries, k):
         """The k nearest codes of each query: `(distances int32, ids int64)`, both
-        `[nq, min(k, len(index))]`, nearest first."""
+        `[nq, min(k, len(index))]`, nearest first, ties by insertion order."""
         queries = self._queries(queries)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         k = int(min(k, len(self)))
-        if ops.load() is not None:
-            if self._grouped is None:
-                self._grouped = tf.constant(hamming.group_database(self._codes))
-            distances, positions = hamming.hamming_topk_grouped(queries, self._grouped, len(self), k)
-        else:
-            distances, positions = hamming.hamming_topk(queries, self._codes, k)
-        return distances.numpy(), self._ids[positions.numpy()]
+        nq = queries.shape[0]
+        parts_d, parts_order, parts_ids, record = [], [], [], []
+        base = 0
+        for segment in self._segments:
+            kk = min(k, segment.live)
+            path, reason = self.plan(nq, segment)
+            d = p = None
+            fallback = 0
+            if path == "multi_index":
+                tables = self._tables(segment)
+                budget = None if self.mode == "multi_index" else int(
+                    MULTI_INDEX_BUDGET * segment.size * len(tables.substrings)) + 1024
+                d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
+                                                      removed=segment.removed, budget=budget)
+                over = np.flatnonzero(counts < 0)
+                if len(over):  # crowded tables: the scan answers these queries
+                    fallback = len(over)
+                    ld, lp = self._linear_topk(segment, queries[over], kk)
+                    d[over], p[over] = ld, lp
+                record.append({"path": path, "reason": reason, "codes": segment.live,
+                               "visited": int(visited.sum()), "fallback_queries": fallback})
+            else:
+                d, p = self._linear_topk(segment, queries, kk)
+                record.append({"path": path, "reason": reason, "codes": segment.live})
+            parts_d.append(d)
+            parts_order.append(p + base)
+            parts_ids.append(segment.ids[p])
+            base += segment.size
+        self._note(record)
+        if len(parts_d) == 1:
+            return parts_d[0].astype(np.int32), parts_ids[0].astype(np.int64)
+        d, order, ids = (np.concatenate(x, axis=1) for x in (parts_d, parts_order, parts_ids))
+        best = np.lexsort((order, d), axis=1)[:, :k]
+        return (np.take_along_axis(d, best, 1).astype(np.int32),
+                np.take_along_axis(ids, best, 1).astype(np.int64))
+
+    def _note(self, record):
+        self.last_search = record
+        summary = tuple((r["path"], r["reason"]) for r in record)
+        if summary != self._logged_plan:
+            self._logged_plan = summary
+            logging.info("HammingIndex search: %s", "; ".join(
+                f"{r['codes']} codes by {r['path']} ({r['reason']})" for r in record))
 
     def range_search(self, queries, radius):
         """All codes within Hamming distance `radius` of each query.
 
         Returns `(lims, distances, ids)` as faiss does: the results of query i are
-        `distances[lims[i]:lims[i + 1]]` and `ids[...]`, nearest first.
+        `distances[lims[i]:lims[i + 1]]` and `ids[...]`, nearest first, ties by
+        insertion order.
         """
         queries = self._queries(queries)
         if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
             raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
+        nq = queries.shape[0]
+        per_query = [[] for _ in range(nq)]  # (distances, order, ids) per segment
+        base, record = 0, []
+        for segment in self._segments:
+            path, reason = self.plan(nq, segment)
+            results = None
+            if path == "multi_index":
+                results = self._range_tables(segment, queries, int(radius))
+            if results is None:
+                path = "linear" if path == "linear" else "linear (tables crowded)"
+                results = self._range_linear(segment, queries, int(radius))
+            record.append({"path": path, "reason": reason, "codes": segment.live})
+            for q, (d, p) in enumerate(results):
+                per_query[q].append((d, p + base, segment.ids[p]))
+            base += segment.size
+        self._note(record)
         lims, all_d, all_i = [0], [], []
-        chunk = max(1, (16 << 20) // len(self))
-        for start in range(0, queries.shape[0], chunk):
-            dist = hamming.hamming_distance(queries[start : start + chunk], self._codes).numpy()
-            for row in dist:
-                hits = np.flatnonzero(row <= radius)
-                order = hits[np.argsort(row[hits], kind="stable")]
-                all_d.append(row[order].astype(np.int32))
-                all_i.append(self._ids[order])
-                lims.append(lims[-1] + len(order))
+        for parts in per_query:
+            d, order, ids = (np.concatenate([x[j] for x in parts]) for j in range(3))
+            best = np.lexsort((order, d))
+            all_d.append(d[best].astype(np.int32))
+            all_i.append(ids[best].astype(np.int64))
+            lims.append(lims[-1] + len(best))
         return np.asarray(lims, np.int64), np.concatenate(all_d), np.concatenate(all_i)
 
+    def _range_linear(self, segment, queries, radius):
+        live = segment.live_mask()
+        out = []
+        chunk = max(1, (16 << 20) // segment.size)
+        for start in range(0, queries.shape[0], chunk):
+            dist = hamming.hamming_distance(queries[start : start + chunk], segment.codes).numpy()
+            for row in dist:
+                hits = np.flatnonzero((row <= radius) & live)
+                order = hits[np.argsort(row[hits], kind="stable")]
+                out.append((row[order].astype(np.int32), order.astype(np.int64)))
+        return out
+
+    def _range_tables(self, segment, queries, radius):
+        tables = self._tables(segment)
+        budget = None if self.mode == "multi_index" else int(
+            MULTI_INDEX_BUDGET * segment.size * len(tables.substrings)) + 1024
+        capacity = 64
+        out = [None] * queries.shape[0]
+        todo = np.arange(queries.shape[0])
+        while len(todo):
+            d, p, counts, _ = tables.search(segment.codes, queries[todo], radius=radius,
+                                            removed=segment.removed, budget=budget, capacity=capacity)
+            if (counts < 0).any():
+                return None
+            fits = counts <= capacity
+            for row in np.flatnonzero(fits):
+                out[todo[row]] = (d[row, : counts[row]].copy(), p[row, : counts[row]].copy())
+            todo = todo[~fits]
+            capacity = int(counts.max()) if len(counts) else capacity
+        return out
+
+    # --- persistence ----------------------------------------------------------
+
     def save(self, path):
-        """Writes the index atomically (temporary file, then rename)."""
-        buffer = io.BytesIO()
-        np.savez(buffer, format=np.array(_FORMAT), bits=np.array(self.bits), codes=self._codes,
-                 ids=self._ids)
+        """Writes the index to one file atomically (temporary file, then rename):
+        codes, ids, removal marks and the tables built so far, each aligned so that
+        `load` can memory-map it."""
+        arrays, segments = [], []
+        for segment in self._segments:
+            entry = {"codes": len(arrays)}
+            arrays.append(np.ascontiguousarray(segment.codes))
+            entry["ids"] = len(arrays)
+            arrays.append(np.ascontiguousarray(segment.ids))
+            if segment.removed is not None:
+                entry["removed"] = len(arrays)
+                arrays.append(segment.removed)
+            if segment.tables is not None:
+                entry["tables"] = {}
+                for name, array in segment.tables.arrays().items():
+                    entry["tables"][name] = len(arrays)
+                    arrays.append(np.ascontiguousarray(array))
+            segments.append(entry)
+        specs, offset = [], 0
+        header = {"format": _FORMAT, "bits": self.bits, "next_id": self._next_id,
+                  "segments": segments, "arrays": specs}
+        # offsets are relative to the end of the header block
+        for array in arrays:
+            specs.append({"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset})
+            offset += -(-array.nbytes // _ALIGN) * _ALIGN
+        blob = json.dumps(header).encode()
+        head = len(_MAGIC) + 8 + len(blob)
+        start = -(-head // _ALIGN) * _ALIGN
         with atomic.atomic_write(path, "wb") as f:
-            f.write(buffer.getvalue())
+            f.write(_MAGIC + np.uint64(len(blob)).tobytes() + blob + b"\0" * (start - head))
+            for array in arrays:
+                data = memoryview(array.reshape(-1).view(np.uint8)) if array.size else b""
+                f.write(data)
+                f.write(b"\0" * ((-len(data)) % _ALIGN))
 
     @classmethod
-    def load(cls, path):
-        """Reads an index written by `save`; a damaged file is a clear ValueError."""
+    def load(cls, path, mode="auto", mmap=True):
+        """Reads an index written by `save` (or by tfhash before the multi-index
+        format); `mmap=True` maps the file instead of reading it. A damaged file is a
+        clear ValueError."""
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(len(_MAGIC))
+                if magic != _MAGIC:
+                    return cls._load_v1(path, mode)
+                size = int(np.frombuffer(f.read(8), np.uint64)[0])
+                if size > os.path.getsize(path):
+                    raise ValueError("header longer than the file")
+                header = json.loads(f.read(size))
+            if header.get("format") != _FORMAT:
+                raise ValueError(f"unknown format {header.get('format')!r}")
+            start = -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+            total = os.path.getsize(path)
+            arrays = []
+            for spec in header["arrays"]:
+                dtype, shape = np.dtype(spec["dtype"]), tuple(int(x) for x in spec["shape"])
+                nbytes = int(np.prod(shape)) * dtype.itemsize
+                begin = start + int(spec["offset"])
+                if begin + nbytes > total:
+                    raise ValueError(f"truncated: an array ends at byte {begin + nbytes} of {total}")
+                if not nbytes:
+                    arrays.append(np.zeros(shape, dtype))
+                elif mmap:
+                    arrays.append(np.memmap(path, dtype, "r", begin, shape))
+                else:
+                    with open(path, "rb") as f:
+                        f.seek(begin)
+                        arrays.append(np.frombuffer(f.read(nbytes), dtype).reshape(shape))
+            index = cls(int(header["bits"]), mode)
+            for entry in header["segments"]:
+                codes, ids = arrays[entry["codes"]], arrays[entry["ids"]]
+                if codes.dtype != np.uint8 or codes.ndim != 2 or codes.shape[1] != index.num_bytes:
+                    raise ValueError(f"codes of {codes.dtype} {codes.shape} in a {index.bits}-bit index")
+                if ids.dtype != np.int64 or ids.shape != (codes.shape[0],):
+                    raise ValueError(f"{ids.shape} ids for {codes.shape[0]} codes")
+                removed = arrays[entry["removed"]] if "removed" in entry else None
+                if removed is not None and (removed.dtype != np.uint8 or removed.shape != (-(-len(ids) // 8),)):
+                    raise ValueError(f"removal marks of shape {removed.shape} for {len(ids)} codes")
+                tables = None
+                if "tables" in entry:
+                    tables = multi_index.Tables.from_arrays(
+                        {name: arrays[i] for name, i in entry["tables"].items()})
+                    if tables.num_codes != len(ids) or tables.bits != index.bits:
+                        raise ValueError("tables do not match their segment")
+                segment = _Segment(codes, ids, None if removed is None else np.array(removed), tables)
+                if segment.live:
+                    index._segments.append(segment)
+            index._next_id = int(header["next_id"])
+        except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError) as e:
+            raise ValueError(f"{path} is not a readable tfhash HammingIndex (truncated or damaged?): {e}") from e
+        return index
+
+    @classmethod
+    def _load_v1(cls, path, mode):
         try:
             with np.load(path, allow_pickle=False) as data:
-                if str(data["format"]) != _FORMAT:
+                if str(data["format"]) != _FORMAT_V1:
                     raise ValueError(f"unknown format {data['format']}")
-                index = cls(int(data["bits"]))
+                index = cls(int(data["bits"]), mode)
                 index.add(data["codes"], data["ids"])
         except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a readable tfhash HammingIndex (truncated or damaged?): {e}") from e
         return index
+
+    # --- faiss ----------------------------------------------------------------
 
     def to_faiss(self):
         """A faiss IndexBinaryFlat over the same codes (wrapped in IndexBinaryIDMap
         when the ids are not 0..n-1). Needs `pip install tfhash[faiss]`."""
         import faiss
 
+        codes, ids = self.codes, self.ids
         flat = faiss.IndexBinaryFlat(8 * self.num_bytes)
-        if np.array_equal(self._ids, np.arange(len(self))):
-            flat.add(self._codes)
+        if np.array_equal(ids, np.arange(len(ids))):
+            flat.add(codes)
             return flat
         index = faiss.IndexBinaryIDMap(flat)
-        index.add_with_ids(self._codes, self._ids)
+        index.add_with_ids(codes, ids)
         return index
 
     @classmethod
@@ -150,3 +480,10 @@ class HammingIndex:
         result = cls(bits or index.d)
         result.add(codes, ids)
         return result
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+

@@ -92,3 +92,15 @@ void TopKUnitsAvx2(const TopKJob& job, int64_t begin, int64_t end) {
 
 }  // namespace cpu
 }  // namespace tfhash
+
+#include "multi_index_impl.h"
+
+namespace tfhash {
+namespace mih {
+
+void SearchUnitsAvx2(const Job& job, int64_t begin, int64_t end) {
+  avx2::SearchUnits(job, begin, end);
+}
+
+}  // namespace mih
+}  // namespace tfhash

@@ -54,3 +54,15 @@ void TopKUnitsAvx512(const TopKJob& job, int64_t begin, int64_t end) {
 
 }  // namespace cpu
 }  // namespace tfhash
+
+#include "multi_index_impl.h"
+
+namespace tfhash {
+namespace mih {
+
+void SearchUnitsAvx512(const Job& job, int64_t begin, int64_t end) {
+  avx512::SearchUnits(job, begin, end);
+}
+
+}  // namespace mih
+}  // namespace tfhash

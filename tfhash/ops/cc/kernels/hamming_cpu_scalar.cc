@@ -45,3 +45,15 @@ void TopKUnitsScalar(const TopKJob& job, int64_t begin, int64_t end) {
 
 }  // namespace cpu
 }  // namespace tfhash
+
+#include "multi_index_impl.h"
+
+namespace tfhash {
+namespace mih {
+
+void SearchUnitsScalar(const Job& job, int64_t begin, int64_t end) {
+  scalar::SearchUnits(job, begin, end);
+}
+
+}  // namespace mih
+}  // namespace tfhash

@@ -1,0 +1,319 @@
+"""The multi-index mode of HammingIndex against brute force in NumPy: every code
+length, data shape, k and radius; removals, updates, segments; memory-mapped
+save/load; the automatic choice and its fallback; every CPU path."""
+
+import numpy as np
+import pytest
+
+from tfhash import ops, retrieval
+from tfhash.retrieval import index as index_lib
+from tfhash.retrieval import multi_index
+
+needs_op = pytest.mark.skipif(ops.load() is None, reason=f"custom op not built: {ops.backend()}")
+
+
+def brute_topk(queries, codes, ids, k):
+    """NumPy: distances by unpacked bits, ties by insertion order."""
+    d = (np.unpackbits(queries, axis=1)[:, None] != np.unpackbits(codes, axis=1)[None]).sum(2)
+    order = np.stack([np.lexsort((np.arange(len(codes)), row)) for row in d])[:, :k]
+    return np.take_along_axis(d, order, 1), ids[order]
+
+
+def brute_range(queries, codes, ids, radius):
+    d = (np.unpackbits(queries, axis=1)[:, None] != np.unpackbits(codes, axis=1)[None]).sum(2)
+    out = []
+    for row in d:
+        hits = np.flatnonzero(row <= radius)
+        hits = hits[np.argsort(row[hits], kind="stable")]
+        out.append((row[hits], ids[hits]))
+    return out
+
+
+def make_codes(rng, kind, n, bits):
+    nbytes = (bits + 7) // 8
+    if kind == "uniform":
+        codes = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
+    elif kind == "clustered":  # a few centres with 0-3 bits flipped: crowded buckets
+        centres = rng.integers(0, 2, (5, bits), dtype=np.uint8)
+        bitsarr = centres[rng.integers(0, 5, n)]
+        flips = rng.random((n, bits)) < 2.0 / bits
+        codes = np.packbits(bitsarr ^ flips, axis=1, bitorder="little")
+    else:  # duplicates: 6 distinct codes
+        codes = rng.integers(0, 256, (6, nbytes), dtype=np.uint8)[rng.integers(0, 6, n)]
+    if bits % 8:
+        codes[:, -1] &= (1 << (bits % 8)) - 1
+    return np.ascontiguousarray(codes)
+
+
+def queries_for(rng, codes, bits, nq=6):
+    q = codes[rng.integers(0, len(codes), nq)].copy()
+    q[::2] = make_codes(rng, "uniform", len(q[::2]), bits)
+    return q
+
+
+@needs_op
+@pytest.mark.parametrize("bits", [12, 24, 48, 64, 200])
+@pytest.mark.parametrize("kind", ["uniform", "clustered", "duplicates"])
+def test_multi_index_equals_brute_force(rng, bits, kind):
+    codes = make_codes(rng, kind, 700, bits)
+    ids = np.arange(700) * 3 + 5
+    index = retrieval.HammingIndex(bits, mode="multi_index")
+    index.add(codes, ids)
+    queries = queries_for(rng, codes, bits)
+    for k in (1, 2, 7, 100, 700, 5000):
+        d, i = index.search(queries, k)
+        ref_d, ref_i = brute_topk(queries, codes, ids, min(k, 700))
+        np.testing.assert_array_equal(d, ref_d)
+        np.testing.assert_array_equal(i, ref_i)
+    assert index.last_search[0]["path"] == "multi_index"
+    for radius in (0, 1, bits // 4, bits):
+        lims, d, i = index.range_search(queries, radius)
+        for q, (ref_d, ref_i) in enumerate(brute_range(queries, codes, ids, radius)):
+            np.testing.assert_array_equal(d[lims[q]:lims[q + 1]], ref_d)
+            np.testing.assert_array_equal(i[lims[q]:lims[q + 1]], ref_i)
+
+
+@needs_op
+def test_every_k_from_one_to_n_on_a_small_database(rng):
+    codes = make_codes(rng, "duplicates", 40, 24)
+    index = retrieval.HammingIndex(24, mode="multi_index")
+    index.add(codes)
+    queries = queries_for(rng, codes, 24, 3)
+    for k in range(1, 41):
+        d, i = index.search(queries, k)
+        ref_d, ref_i = brute_topk(queries, codes, np.arange(40), k)
+        np.testing.assert_array_equal(d, ref_d)
+        np.testing.assert_array_equal(i, ref_i)
+
+
+@needs_op
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_and_empty_databases(rng, n):
+    index = retrieval.HammingIndex(48, mode="multi_index")
+    with pytest.raises(ValueError, match="empty"):
+        index.search(np.zeros((1, 6), np.uint8), 1)
+    codes = make_codes(rng, "uniform", n, 48)
+    index.add(codes)
+    queries = queries_for(rng, codes, 48, 2)
+    d, i = index.search(queries, 5)
+    ref_d, ref_i = brute_topk(queries, codes, np.arange(n), n)
+    np.testing.assert_array_equal(d, ref_d)
+    np.testing.assert_array_equal(i, ref_i)
+    index.remove(np.arange(n))
+    assert len(index) == 0
+    with pytest.raises(ValueError, match="empty"):
+        index.search(queries, 1)
+
+
+@pytest.mark.parametrize("mode", ["multi_index", "linear"])
+def test_removal_update_and_segments_in_both_modes(rng, mode):
+    if mode == "multi_index" and ops.load() is None:
+        pytest.skip("custom op not built")
+    bits = 48
+    codes = make_codes(rng, "clustered", 800, bits)
+    index = retrieval.HammingIndex(bits, mode=mode)
+    for start, stop in ((0, 600), (600, 700), (700, 710), (710, 760), (760, 800)):
+        index.add(codes[start:stop])
+    assert len(index._segments) > 1  # several segments
+    live = np.ones(800, bool)
+    gone = rng.choice(800, 40, replace=False)  # few: marks, not compaction
+    assert index.remove(np.concatenate([gone, [10_000]])) == 40
+    live[gone] = False
+    queries = queries_for(rng, codes, bits)
+    ids = np.arange(800)
+    for k in (1, 10, 760):
+        d, i = index.search(queries, k)
+        ref_d, ref_i = brute_topk(queries, codes[live], ids[live], k)
+        np.testing.assert_array_equal(d, ref_d)
+        np.testing.assert_array_equal(i, ref_i)
+    lims, d, i = index.range_search(queries, 6)
+    for q, (ref_d, ref_i) in enumerate(brute_range(queries, codes[live], ids[live], 6)):
+        np.testing.assert_array_equal(i[lims[q]:lims[q + 1]], ref_i)
+    # update: new codes for 5 live ids and 1 new id, newest for ties
+    changed = np.array([1, 2, 3, 700, 799, 5000])
+    changed = changed[np.isin(changed, gone, invert=True)]
+    fresh = make_codes(rng, "uniform", len(changed), bits)
+    index.update(fresh, changed)
+    keep = live & ~np.isin(ids, changed)
+    all_codes = np.concatenate([codes[keep], fresh])
+    all_ids = np.concatenate([ids[keep], changed])
+    np.testing.assert_array_equal(index.ids, all_ids)
+    d, i = index.search(queries, 50)
+    ref_d, ref_i = brute_topk(queries, all_codes, all_ids, 50)
+    np.testing.assert_array_equal(d, ref_d)
+    np.testing.assert_array_equal(i, ref_i)
+    # many removals compact a segment; the answers stay the same
+    index.remove(all_ids[:300])
+    d, i = index.search(queries, 20)
+    ref_d, ref_i = brute_topk(queries, all_codes[300:], all_ids[300:], 20)
+    np.testing.assert_array_equal(i, ref_i)
+
+
+@needs_op
+def test_segments_stay_few_and_match_one_add(rng):
+    codes = make_codes(rng, "uniform", 3000, 64)
+    index = retrieval.HammingIndex(64, mode="multi_index")
+    for start in range(0, 3000, 37):
+        index.add(codes[start:start + 37])
+    assert len(index._segments) <= 2 * int(np.log2(3000))
+    queries = queries_for(rng, codes, 64)
+    d, i = index.search(queries, 25)
+    ref_d, ref_i = brute_topk(queries, codes, np.arange(3000), 25)
+    np.testing.assert_array_equal(d, ref_d)
+    np.testing.assert_array_equal(i, ref_i)
+
+
+@needs_op
+def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch):
+    monkeypatch.setattr(index_lib, "MULTI_INDEX_MIN_CODES", 500)
+    codes = make_codes(rng, "uniform", 2000, 64)
+    index = retrieval.HammingIndex(64)
+    index.add(codes)
+    queries = queries_for(rng, codes, 64, 20)
+    d, i = index.search(queries[:2], 10)
+    assert index.last_search[0]["path"] == "multi_index"
+    assert "2 queries" in index.last_search[0]["reason"]
+    ref = brute_topk(queries, codes, np.arange(2000), 10)
+    np.testing.assert_array_equal(i, ref[1][:2])
+    d, i = index.search(queries, 10)  # 20 > 16 queries: the scan
+    assert index.last_search[0]["path"] == "linear"
+    np.testing.assert_array_equal(i, ref[1])
+    # duplicate-heavy codes crowd the buckets: the budget runs out, the scan answers
+    crowded = retrieval.HammingIndex(64)
+    dup = make_codes(rng, "duplicates", 2000, 64)
+    crowded.add(dup)
+    d, i = crowded.search(dup[:3], 700)
+    assert crowded.last_search[0]["fallback_queries"] == 3
+    np.testing.assert_array_equal(i, brute_topk(dup[:3], dup, np.arange(2000), 700)[1])
+    forced = retrieval.HammingIndex(64, mode="linear")
+    forced.add(codes)
+    forced.search(queries[:1], 3)
+    assert forced.last_search[0] == {"path": "linear", "reason": "mode='linear'", "codes": 2000}
+
+
+def test_without_the_custom_op_the_same_answers(rng, monkeypatch):
+    codes = make_codes(rng, "clustered", 800, 24)
+    queries = queries_for(rng, codes, 24)
+    with_op = retrieval.HammingIndex(24, mode="multi_index")
+    with_op.add(codes)
+    with_op.remove([3, 4, 5])
+    expected = with_op.search(queries, 30)
+    monkeypatch.setenv("TFHASH_DISABLE_CUSTOM_OPS", "1")
+    assert multi_index.native() is None
+    d, i = with_op.search(queries, 30)
+    assert with_op.last_search[0]["path"] == "linear"
+    np.testing.assert_array_equal(d, expected[0])
+    np.testing.assert_array_equal(i, expected[1])
+
+
+@needs_op
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+def test_every_cpu_path_gives_the_same_answers(rng, monkeypatch, isa):
+    monkeypatch.setenv("TFHASH_CPU_ISA", isa)
+    name = multi_index.isa()
+    if "not supported" in name:
+        pytest.skip(f"this CPU has no {isa}: {name}")
+    assert name.startswith("avx512-vpopcntdq" if isa == "avx512" else isa)
+    codes = make_codes(rng, "uniform", 1500, 200)
+    index = retrieval.HammingIndex(200, mode="multi_index")
+    index.add(codes)
+    queries = queries_for(rng, codes, 200)
+    d, i = index.search(queries, 9)
+    ref_d, ref_i = brute_topk(queries, codes, np.arange(1500), 9)
+    np.testing.assert_array_equal(d, ref_d)
+    np.testing.assert_array_equal(i, ref_i)
+
+
+def test_tables_stay_within_four_bytes_a_code():
+    # positions of ceil(log2 n) bits and a 2-byte directory entry per substring value
+    for n in (1 << 16, 10_000_000, 100_000_000):
+        s = multi_index.substring_bits(n)
+        per_code = (multi_index.position_bits(n) / 8 + 2 * (1 << s) / n
+                    + 4 * ((1 << s) >> multi_index.BLOCK_SHIFT) / n)
+        assert per_code <= 4.0, (n, s, per_code)
+        assert s >= int(np.log2(n)) - 3  # long enough to keep buckets small
+    assert multi_index.layout(64, 10_000_000) == [(0, 22), (22, 21), (43, 21)]
+    assert multi_index.layout(12, 100) == [(0, 6), (6, 6)]
+
+
+@needs_op
+def test_measured_table_bytes(rng):
+    codes = make_codes(rng, "uniform", 1 << 16, 64)
+    tables = multi_index.Tables.build(codes, 64)
+    assert tables.nbytes / len(codes) / len(tables.substrings) <= 4.0
+
+
+@pytest.mark.parametrize("mode", ["multi_index", "linear"])
+def test_save_load_memory_maps_and_keeps_tables(rng, tmp_path, mode):
+    if mode == "multi_index" and ops.load() is None:
+        pytest.skip("custom op not built")
+    codes = make_codes(rng, "uniform", 1200, 40)
+    index = retrieval.HammingIndex(40, mode=mode)
+    index.add(codes[:1000])
+    index.add(codes[1000:])
+    index.remove([7, 1100])
+    queries = queries_for(rng, codes, 40)
+    expected = index.search(queries, 15)
+    path = str(tmp_path / "index.tfh")
+    index.save(path)
+    loaded = retrieval.HammingIndex.load(path, mode=mode)
+    assert len(loaded) == 1198 and loaded.bits == 40
+    assert all(isinstance(s.codes, np.memmap) for s in loaded._segments)
+    if mode == "multi_index":
+        assert all(s.tables is not None for s in loaded._segments)  # saved, not rebuilt
+        assert all(isinstance(s.tables.positions[0], np.memmap) for s in loaded._segments)
+    d, i = loaded.search(queries, 15)
+    np.testing.assert_array_equal(d, expected[0])
+    np.testing.assert_array_equal(i, expected[1])
+    np.testing.assert_array_equal(loaded.ids, index.ids)
+    loaded.add(codes[:5], ids=[9000, 9001, 9002, 9003, 9004])  # a mapped index grows
+    assert len(loaded) == 1203
+    data = open(path, "rb").read()
+    for damaged in (data[: len(data) // 2], data[:20], b"TFHASHIX" + b"\xff" * 30):
+        open(path, "wb").write(damaged)
+        with pytest.raises(ValueError, match="not a readable tfhash HammingIndex"):
+            retrieval.HammingIndex.load(path)
+
+
+def test_reads_the_first_format(rng, tmp_path):
+    codes = make_codes(rng, "uniform", 30, 16)
+    path = str(tmp_path / "old.index")
+    with open(path, "wb") as f:
+        np.savez(f, format=np.array("tfhash.HammingIndex/1"), bits=np.array(16), codes=codes,
+                 ids=np.arange(30) + 100)
+    index = retrieval.HammingIndex.load(path)
+    np.testing.assert_array_equal(index.ids, np.arange(30) + 100)
+    np.testing.assert_array_equal(index.codes, codes)
+
+
+@needs_op
+def test_damaged_tables_are_refused_not_read(rng, tmp_path):
+    codes = make_codes(rng, "uniform", 500, 32)
+    tables = multi_index.Tables.build(codes, 32)
+    arrays = tables.arrays()
+    short = dict(arrays, pos0=arrays["pos0"][:-9])
+    with pytest.raises(ValueError, match="positions"):
+        multi_index.Tables.from_arrays(short)
+    shifted = arrays["layout"].copy()
+    shifted[1, 0] += 1
+    wrong = dict(arrays, layout=shifted)
+    with pytest.raises(ValueError, match="does not follow"):
+        multi_index.Tables.from_arrays(wrong)
+    # positions past the codes (a damaged file of the right size) are skipped
+    garbage = dict(arrays)
+    garbage["pos0"] = np.full_like(arrays["pos0"], 0xFF)
+    bad = multi_index.Tables.from_arrays(garbage)
+    d, p, counts, _ = bad.search(codes, codes[:2], k=3)
+    assert (p[counts > 0] < 500).all()
+
+
+def test_bad_arguments(rng):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        retrieval.HammingIndex(16, mode="fast")
+    index = retrieval.HammingIndex(16)
+    index.add(make_codes(rng, "uniform", 10, 16))
+    with pytest.raises(ValueError, match="each id once"):
+        index.update(make_codes(rng, "uniform", 2, 16), [1, 1])
+    with pytest.raises(ValueError, match="ids must be integers"):
+        index.remove(np.array([0.5]))
+    assert index.remove([]) == 0

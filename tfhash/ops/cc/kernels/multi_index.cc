@@ -1,0 +1,97 @@
+// Multi-index tables and search (multi_index.h) behind a C ABI that tfhash.retrieval
+// calls through ctypes on NumPy arrays, memory-mapped ones included, so an index
+// opened from disk is searched in place. The tables are built by a counting sort
+// (two passes over the codes, positions ascending within a value); the search runs
+// the instruction set the packed-Hamming kernels use (TFHASH_CPU_ISA forces one),
+// queries split over threads.
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hamming_kernels.h"
+#include "multi_index.h"
+
+namespace tfhash {
+namespace mih {
+namespace {
+
+using Units = void (*)(const Job&, int64_t, int64_t);
+
+Units ChosenUnits(std::string* name) {
+  const std::string isa = cpu::CpuIsa();
+  if (name) *name = isa;
+  if (isa.rfind("avx512", 0) == 0) return SearchUnitsAvx512;
+  if (isa.rfind("avx2", 0) == 0) return SearchUnitsAvx2;
+  return SearchUnitsScalar;
+}
+
+void Pack(uint8_t* packed, int64_t i, int32_t bits, uint32_t value) {
+  const uint64_t bit = static_cast<uint64_t>(i) * static_cast<uint64_t>(bits);
+  uint64_t word;
+  std::memcpy(&word, packed + (bit >> 3), 8);
+  word |= static_cast<uint64_t>(value) << (bit & 7);
+  std::memcpy(packed + (bit >> 3), &word, 8);
+}
+
+}  // namespace
+}  // namespace mih
+}  // namespace tfhash
+
+extern "C" {
+
+// Builds one table: block_base [(2^bits >> 8) + 1], rel32 [2^bits + 1] and the
+// bit-packed positions (zeroed by the caller, ceil(n * position_bits / 8) + 8
+// bytes). Returns the largest rel32 entry (the caller may narrow rel32 to 16 bits).
+int64_t tfhash_mih_build(const uint8_t* codes, int64_t num_codes, int64_t num_bytes, int32_t lo,
+                         int32_t bits, int32_t position_bits, uint32_t* block_base,
+                         uint32_t* rel32, uint8_t* positions) {
+  using namespace tfhash::mih;
+  const int64_t values = int64_t{1} << bits;
+  std::vector<uint32_t> start(static_cast<size_t>(values + 1), 0);
+  for (int64_t i = 0; i < num_codes; ++i) {
+    ++start[Substring(codes + i * num_bytes, num_bytes, lo, bits) + 1];
+  }
+  for (int64_t v = 0; v < values; ++v) start[v + 1] += start[v];
+  int64_t largest = 0;
+  for (int64_t v = 0; v <= values; ++v) {
+    const uint32_t base = start[(v >> kBlockShift) << kBlockShift];
+    if ((v & ((1 << kBlockShift) - 1)) == 0) block_base[v >> kBlockShift] = base;
+    rel32[v] = start[v] - base;
+    largest = std::max<int64_t>(largest, rel32[v]);
+  }
+  for (int64_t i = 0; i < num_codes; ++i) {  // ascending positions within a value
+    const uint32_t value = Substring(codes + i * num_bytes, num_bytes, lo, bits);
+    Pack(positions, start[value]++, position_bits, static_cast<uint32_t>(i));
+  }
+  return largest;
+}
+
+// Runs a search job (multi_index.h) on up to num_threads threads.
+void tfhash_mih_search(const tfhash::mih::Job* job, int32_t num_threads) {
+  using namespace tfhash::mih;
+  const Units units = ChosenUnits(nullptr);
+  const int64_t nq = job->num_queries;
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(num_threads, nq));
+  if (threads == 1) {
+    units(*job, 0, nq);
+    return;
+  }
+  std::vector<std::thread> workers;
+  const int64_t per = (nq + threads - 1) / threads;
+  for (int64_t begin = 0; begin < nq; begin += per) {
+    workers.emplace_back(units, std::cref(*job), begin, std::min(nq, begin + per));
+  }
+  for (std::thread& worker : workers) worker.join();
+}
+
+// The instruction set the search uses now (as PackedHammingCpuIsa says).
+const char* tfhash_mih_isa() {
+  static thread_local std::string name;
+  tfhash::mih::ChosenUnits(&name);
+  return name.c_str();
+}
+
+}  // extern "C"

@@ -6,8 +6,9 @@ For each code length and each kind of codes, uniform random and clustered (64
 centres, each code its centre with 10% of the bits flipped: many near ties, the hard
 case for a top-k threshold):
   (a) throughput: 1,000 queries in one call (custom op; faiss IndexBinaryFlat);
-  (b) latency: one query at a time, median over 100 calls (HammingIndex, which
-      prepares its database once; faiss IndexBinaryFlat; and faiss IndexBinaryHNSW,
+  (b) latency: one query at a time, median over 100 calls (HammingIndex's linear
+      mode, which prepares its database once (benchmarks/index_speed.py measures
+      its multi-index mode); faiss IndexBinaryFlat; and faiss IndexBinaryHNSW,
       an approximate graph index: a peer for one query at a time when approximate
       answers are acceptable; its recall@100 against the exact answer is printed).
 Results are checked against each other (exact distances equal to faiss's). Prints
@@ -103,7 +104,7 @@ def main():
                     (rng.random((args.queries, nbytes)) < 0.02).astype(np.uint8))
             flat = faiss.IndexBinaryFlat(bits)
             flat.add(database)
-            index = retrieval.HammingIndex(bits)
+            index = retrieval.HammingIndex(bits, mode="linear")  # the scan (index_speed.py: tables)
             index.add(database)
             print(f"\n{bits} bits, {kind} codes")
             t_faiss, (d_faiss, _) = best_of(lambda: flat.search(queries, args.k), 3)

@@ -74,6 +74,32 @@ def test_multi_index_equals_brute_force(rng, bits, kind):
 
 
 @needs_op
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threads):
+    monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
+    for bits, kind in ((64, "uniform"), (24, "duplicates"), (48, "clustered")):
+        codes = make_codes(rng, kind, 3000, bits)
+        tables = multi_index.Tables.build(codes, bits)
+        removed = np.packbits(rng.random(3000) < 0.1, bitorder="little")
+        live = ~np.unpackbits(removed, bitorder="little")[:3000].astype(bool)
+        queries = queries_for(rng, codes, bits, 2)
+        for k in (1, 10, 500):
+            d, p, counts, _ = tables.search(codes, queries, k=k, removed=removed, threads=threads)
+            ref_d, ref_i = brute_topk(queries, codes[live], np.flatnonzero(live), k)
+            assert (counts == k).all()
+            np.testing.assert_array_equal(d, ref_d)
+            np.testing.assert_array_equal(p, ref_i)
+        d, p, counts, _ = tables.search(codes, queries, radius=bits // 5, removed=removed,
+                                        capacity=3000, threads=threads)
+        for q, (ref_d, ref_i) in enumerate(brute_range(queries, codes[live], np.flatnonzero(live),
+                                                       bits // 5)):
+            np.testing.assert_array_equal(p[q, :counts[q]], ref_i)
+        # a budget shared by the threads: given up, never a partial answer
+        _, _, counts, _ = tables.search(codes, queries, k=2000, budget=100, threads=threads)
+        assert (counts == -1).all()
+
+
+@needs_op
 def test_every_k_from_one_to_n_on_a_small_database(rng):
     codes = make_codes(rng, "duplicates", 40, 24)
     index = retrieval.HammingIndex(24, mode="multi_index")
@@ -185,6 +211,16 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
     d, i = crowded.search(dup[:3], 700)
     assert crowded.last_search[0]["fallback_queries"] == 3
     np.testing.assert_array_equal(i, brute_topk(dup[:3], dup, np.arange(2000), 700)[1])
+    # after most queries gave up, auto scans these codes directly, and retries the tables
+    # every MULTI_INDEX_RETRY calls
+    paths = []
+    for _ in range(2 * index_lib.MULTI_INDEX_RETRY - 2):  # ends before a retry
+        d, i = crowded.search(dup[:3], 700)
+        paths.append(crowded.last_search[0]["path"])
+    np.testing.assert_array_equal(i, brute_topk(dup[:3], dup, np.arange(2000), 700)[1])
+    assert paths.count("multi_index") <= 4 and "gave up" in crowded.last_search[0]["reason"]
+    assert crowded.search(dup[:3], 1)[1].shape == (3, 1)  # another k: its own record
+    assert crowded.last_search[0]["path"] == "multi_index"
     forced = retrieval.HammingIndex(64, mode="linear")
     forced.add(codes)
     forced.search(queries[:1], 3)

@@ -184,6 +184,12 @@ def test_milvus_index_matches_hamming_index(milvus_uri, rng):
     milvus_index.remove(i_m[0][:3])
     again = milvus_index.search(queries[:1], 10)[1][0]
     assert not set(i_m[0][:3].tolist()) & set(again.tolist())
+    # update by id: the query's own code under an existing id and a new one
+    milvus_index.update(queries[:1].repeat(2, 0), [1100, 5000], ["moved", "new"])
+    d_u, i_u = milvus_index.search(queries[:1], 2)
+    assert set(i_u[0].tolist()) == {1100, 5000} and d_u[0].tolist() == [0, 0]
+    assert milvus_index.paths([1100, 5000]) == ["moved", "new"]
+    assert len(milvus_index) == 300 - 3 + 1
     with pytest.raises(ValueError, match="holds codes of 32 dimensions, not 64"):
         MilvusIndex(milvus_uri, "codes", 64)
 

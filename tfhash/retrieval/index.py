@@ -25,9 +25,15 @@ MODES = ("auto", "linear", "multi_index")
 MULTI_INDEX_MAX_QUERIES = 16
 # ... over a segment of at least this many live codes,
 MULTI_INDEX_MIN_CODES = 1 << 16
-# and a query falls back to the linear scan of its segment once it has visited
-# this share of the segment's table entries (clustered codes crowd a few buckets).
-MULTI_INDEX_BUDGET = 1 / 16
+# A query gives up on the tables (and the scan answers it) once it has visited as many
+# table entries as the scan of its segment costs: one visit (a random read of a
+# position and a code) costs about as much as scanning this many 64-bit words of
+# codes (benchmarks/index_speed.py: about 9 ns against 0.3 ns on 2 EPYC cores).
+MULTI_INDEX_VISIT_COST = 30
+# When most recent queries over a segment gave up (codes the tables cannot split,
+# such as uniform 256-bit ones), auto scans it directly, trying the tables again
+# every this many calls.
+MULTI_INDEX_RETRY = 32
 # Removed codes stay in a segment (skipped by both paths) until they are this share.
 _COMPACT_SHARE = 1 / 8
 
@@ -44,6 +50,7 @@ class _Segment:
             removed, bitorder="little")[: len(ids)].sum())
         self.tables = tables
         self.grouped = None
+        self.gave_up = {}  # k -> [calls, moving share of queries over budget]
 
     @property
     def size(self):
@@ -79,9 +86,12 @@ class HammingIndex:
     multi-index tables (`tfhash.retrieval.multi_index`: exact, touching a small part
     of the database for one query). `mode="auto"` (default) uses the tables for a
     call of at most MULTI_INDEX_MAX_QUERIES queries over segments of at least
-    MULTI_INDEX_MIN_CODES codes, and the scan otherwise; a query whose tables turn
-    out crowded (clustered codes) falls back to the scan of that segment, so auto
-    is never much slower than the scan. `last_search` says what was chosen and why.
+    MULTI_INDEX_MIN_CODES codes, and the scan otherwise. A query that has visited
+    as many table entries as the scan would cost gives up and is scanned, and when
+    most recent queries over a segment gave up (codes the tables cannot split) auto
+    scans it directly, retrying the tables now and then: auto is not much slower
+    than the scan on any codes. `last_search` says what was chosen and why (logged
+    when it changes).
 
     Codes live in segments (one per `add`, merged as the index grows); tables are
     built for a segment when a search first needs them, and saved with the index.
@@ -189,8 +199,9 @@ class HammingIndex:
             raise ValueError("the index is empty: add codes first")
         return np.ascontiguousarray(queries)
 
-    def plan(self, num_queries, segment):
-        """`(path, reason)` for `num_queries` queries over one segment."""
+    def plan(self, num_queries, segment, k=None):
+        """`(path, reason)` for `num_queries` queries (top-k, or a range search when
+        k is None) over one segment."""
         if self.mode == "linear":
             return "linear", "mode='linear'"
         if multi_index.native() is None:
@@ -201,8 +212,20 @@ class HammingIndex:
             return "linear", f"{num_queries} queries > {MULTI_INDEX_MAX_QUERIES}: the tiled scan shares reads"
         if segment.live < MULTI_INDEX_MIN_CODES:
             return "linear", f"{segment.live} codes < {MULTI_INDEX_MIN_CODES}"
+        calls, share = segment.gave_up.get(k, (0, 0.0))
+        if share > 0.5 and calls % MULTI_INDEX_RETRY:
+            return "linear", (f"{share:.0%} of recent queries over these codes gave up on the "
+                              f"tables (retried every {MULTI_INDEX_RETRY} calls)")
         return "multi_index", (f"{num_queries} queries <= {MULTI_INDEX_MAX_QUERIES} over "
                                f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}")
+
+    def _budget(self, segment):
+        """Table entries a query may visit: what the scan of the segment costs (none
+        when the tables were asked for)."""
+        if self.mode == "multi_index":
+            return None
+        words = -(-self.num_bytes // 8)
+        return int(segment.size * words / MULTI_INDEX_VISIT_COST) + 256
 
     def _tables(self, segment):
         if segment.tables is None:
@@ -237,25 +260,25 @@ class HammingIndex:
         base = 0
         for segment in self._segments:
             kk = min(k, segment.live)
-            path, reason = self.plan(nq, segment)
-            d = p = None
-            fallback = 0
+            path, reason = self.plan(nq, segment, kk)
+            calls, share = segment.gave_up.get(kk, (0, 0.0))
             if path == "multi_index":
                 tables = self._tables(segment)
-                budget = None if self.mode == "multi_index" else int(
-                    MULTI_INDEX_BUDGET * segment.size * len(tables.substrings)) + 1024
                 d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
-                                                      removed=segment.removed, budget=budget)
+                                                      removed=segment.removed,
+                                                      budget=self._budget(segment))
                 over = np.flatnonzero(counts < 0)
                 if len(over):  # crowded tables: the scan answers these queries
-                    fallback = len(over)
                     ld, lp = self._linear_topk(segment, queries[over], kk)
                     d[over], p[over] = ld, lp
+                share = 0.75 * share + 0.25 * len(over) / nq
                 record.append({"path": path, "reason": reason, "codes": segment.live,
-                               "visited": int(visited.sum()), "fallback_queries": fallback})
+                               "visited": int(visited.sum()), "fallback_queries": len(over)})
             else:
                 d, p = self._linear_topk(segment, queries, kk)
                 record.append({"path": path, "reason": reason, "codes": segment.live})
+            if self.mode == "auto":
+                segment.gave_up[kk] = (calls + 1, share)
             parts_d.append(d)
             parts_order.append(p + base)
             parts_ids.append(segment.ids[p])
@@ -325,8 +348,7 @@ class HammingIndex:
 
     def _range_tables(self, segment, queries, radius):
         tables = self._tables(segment)
-        budget = None if self.mode == "multi_index" else int(
-            MULTI_INDEX_BUDGET * segment.size * len(tables.substrings)) + 1024
+        budget = self._budget(segment)
         capacity = 64
         out = [None] * queries.shape[0]
         todo = np.arange(queries.shape[0])

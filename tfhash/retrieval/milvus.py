@@ -96,6 +96,23 @@ class MilvusIndex:
         for start in range(0, len(rows), 5000):
             self._client.insert(self.collection, rows[start:start + 5000])
 
+    def update(self, packed, ids, paths=None):
+        """Replaces the codes (and paths) of these ids, inserting the ids not present
+        (Milvus upsert; as HammingIndex.update)."""
+        packed = codes_lib.as_packed_numpy(packed, "codes")
+        ids = np.asarray(ids)
+        if ids.shape != (packed.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("update takes each id once")
+        if packed.shape[1] != self.num_bytes:
+            raise ValueError(f"{self.bits}-bit codes have {self.num_bytes} bytes, got {packed.shape[1]}")
+        paths = [""] * len(ids) if paths is None else [str(p) for p in paths]
+        rows = [{"id": int(i), "code": code.tobytes(), "path": p}
+                for i, code, p in zip(ids, packed, paths)]
+        for start in range(0, len(rows), 5000):
+            self._client.upsert(self.collection, rows[start:start + 5000])
+
     def remove(self, ids):
         """Deletes the codes with these ids."""
         self._client.delete(self.collection, ids=[int(i) for i in np.asarray(ids).ravel()])

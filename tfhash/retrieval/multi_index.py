@@ -25,6 +25,9 @@ import numpy as np
 from tfhash import ops
 
 BLOCK_SHIFT = 8
+# With fewer queries than threads over at least this many codes, the threads search
+# each query together (benchmarks/index_speed.py: below it one thread is as fast).
+SHARE_FROM = 1 << 20
 MAX_SUBSTRING_BITS = 32
 _PAD = 8  # bytes after the packed positions (the C++ reads 8 bytes at a time)
 
@@ -44,7 +47,7 @@ class _Job(ctypes.Structure):
                 ("radius", ctypes.c_int32), ("budget", ctypes.c_int64),
                 ("capacity", ctypes.c_int64), ("distances", ctypes.c_void_p),
                 ("indices", ctypes.c_void_p), ("counts", ctypes.c_void_p),
-                ("visited", ctypes.c_void_p)]
+                ("visited", ctypes.c_void_p), ("share_from", ctypes.c_int64)]
 
 
 _NATIVE = {}
@@ -204,7 +207,7 @@ class Tables:
         job = _Job(_ptr(codes), self.num_codes, codes.shape[1], self._tables, len(self.substrings),
                    self.position_bits, _ptr(removed), _ptr(queries), nq, int(k), int(radius),
                    int(budget if budget is not None else 1 << 62), capacity, _ptr(distances),
-                   _ptr(positions), _ptr(counts), _ptr(visited))
+                   _ptr(positions), _ptr(counts), _ptr(visited), SHARE_FROM)
         lib.tfhash_mih_search(ctypes.byref(job), int(threads or os.cpu_count() or 1))
         return distances, positions, counts, visited
 

@@ -102,5 +102,9 @@ void SearchUnitsAvx2(const Job& job, int64_t begin, int64_t end) {
   avx2::SearchUnits(job, begin, end);
 }
 
+void SearchQueryAvx2(const Job& job, int64_t q, int threads) {
+  avx2::SearchQueryShared(job, q, threads);
+}
+
 }  // namespace mih
 }  // namespace tfhash

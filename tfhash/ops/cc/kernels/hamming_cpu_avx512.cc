@@ -64,5 +64,9 @@ void SearchUnitsAvx512(const Job& job, int64_t begin, int64_t end) {
   avx512::SearchUnits(job, begin, end);
 }
 
+void SearchQueryAvx512(const Job& job, int64_t q, int threads) {
+  avx512::SearchQueryShared(job, q, threads);
+}
+
 }  // namespace mih
 }  // namespace tfhash

@@ -55,5 +55,9 @@ void SearchUnitsScalar(const Job& job, int64_t begin, int64_t end) {
   scalar::SearchUnits(job, begin, end);
 }
 
+void SearchQueryScalar(const Job& job, int64_t q, int threads) {
+  scalar::SearchQueryShared(job, q, threads);
+}
+
 }  // namespace mih
 }  // namespace tfhash

@@ -19,13 +19,14 @@ namespace mih {
 namespace {
 
 using Units = void (*)(const Job&, int64_t, int64_t);
+using Shared = void (*)(const Job&, int64_t, int);
 
-Units ChosenUnits(std::string* name) {
+Units ChosenUnits(std::string* name, Shared* shared = nullptr) {
   const std::string isa = cpu::CpuIsa();
   if (name) *name = isa;
-  if (isa.rfind("avx512", 0) == 0) return SearchUnitsAvx512;
-  if (isa.rfind("avx2", 0) == 0) return SearchUnitsAvx2;
-  return SearchUnitsScalar;
+  const bool avx512 = isa.rfind("avx512", 0) == 0, avx2 = isa.rfind("avx2", 0) == 0;
+  if (shared) *shared = avx512 ? SearchQueryAvx512 : avx2 ? SearchQueryAvx2 : SearchQueryScalar;
+  return avx512 ? SearchUnitsAvx512 : avx2 ? SearchUnitsAvx2 : SearchUnitsScalar;
 }
 
 void Pack(uint8_t* packed, int64_t i, int32_t bits, uint32_t value) {
@@ -72,8 +73,14 @@ int64_t tfhash_mih_build(const uint8_t* codes, int64_t num_codes, int64_t num_by
 // Runs a search job (multi_index.h) on up to num_threads threads.
 void tfhash_mih_search(const tfhash::mih::Job* job, int32_t num_threads) {
   using namespace tfhash::mih;
-  const Units units = ChosenUnits(nullptr);
+  Shared shared;
+  const Units units = ChosenUnits(nullptr, &shared);
   const int64_t nq = job->num_queries;
+  const int sharing = std::min(num_threads, kMaxThreads);
+  if (nq < sharing && sharing > 1 && job->num_codes >= job->share_from) {
+    for (int64_t q = 0; q < nq; ++q) shared(*job, q, sharing);
+    return;
+  }
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(num_threads, nq));
   if (threads == 1) {
     units(*job, 0, nq);

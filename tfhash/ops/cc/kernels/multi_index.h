@@ -15,6 +15,7 @@ namespace tfhash {
 namespace mih {
 
 constexpr int kBlockShift = 8;  // directory blocks of 256 substring values
+constexpr int kMaxThreads = 64;  // threads sharing one query
 
 // One substring table over `num_codes` codes. The positions holding value v are
 // positions[start(v) .. start(v + 1)), ascending, where
@@ -49,11 +50,18 @@ struct Job {
   int64_t* counts;         // [num_queries]: results (a range search's may exceed capacity:
                            // then nothing is written), or -1 when the budget ran out
   int64_t* visited;        // [num_queries]: table entries visited (for the cost log)
+  // with fewer queries than threads and at least this many codes, the threads
+  // search each query together
+  int64_t share_from;
 };
 
 void SearchUnitsAvx512(const Job& job, int64_t begin, int64_t end);
 void SearchUnitsAvx2(const Job& job, int64_t begin, int64_t end);
 void SearchUnitsScalar(const Job& job, int64_t begin, int64_t end);
+// Query q searched by `threads` threads together (few queries, many codes).
+void SearchQueryAvx512(const Job& job, int64_t q, int threads);
+void SearchQueryAvx2(const Job& job, int64_t q, int threads);
+void SearchQueryScalar(const Job& job, int64_t q, int threads);
 
 // The substring value of a code: bits [lo, lo + bits) as an integer (bit lo lowest).
 inline uint32_t Substring(const uint8_t* code, int64_t num_bytes, int32_t lo, int32_t bits) {

@@ -4,7 +4,9 @@
 // bit arithmetic on the scalar path). See multi_index.h.
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "multi_index.h"
@@ -38,6 +40,14 @@ class Selector {
 
   int threshold() const { return threshold_; }
   int64_t kept() const { return kept_; }
+
+  // How many kept results are within `bound` (all kept are within threshold).
+  int64_t Within(int64_t bound) const {
+    if (bound >= threshold_) return kept_;
+    int64_t n = 0;
+    for (int64_t d = 0; d <= bound; ++d) n += static_cast<int64_t>(buckets_[d].size());
+    return n;
+  }
 
   void Add(int distance, int64_t index) {
     if (distance > threshold_) return;
@@ -82,121 +92,229 @@ inline int64_t Start(const Table& t, uint64_t value) {
          (t.rel16 ? t.rel16[value] : t.rel32[value]);
 }
 
-// Searches one query; returns the results kept (or -1: over budget).
-inline int64_t SearchOne(const Job& job, const uint8_t* query, int64_t* visited_out,
-                         Selector* selector) {
-  const int m = job.num_tables;
-  std::vector<uint32_t> query_keys(static_cast<size_t>(m));
-  int max_bits = 0;
-  for (int t = 0; t < m; ++t) {
-    query_keys[t] = Substring(query, job.num_bytes, job.tables[t].lo, job.tables[t].bits);
-    max_bits = std::max(max_bits, static_cast<int>(job.tables[t].bits));
-  }
-  int64_t visited = 0;
-  bool done = false;
-  uint32_t values[kBatch];
-  int64_t begins[kBatch], ends[kBatch];
-  std::vector<int64_t> candidates;
-  for (int r = 0; r <= max_bits && !done; ++r) {
-    for (int t = 0; t < m && !done; ++t) {
-      const Table& table = job.tables[t];
-      if (r <= table.bits) {
-        const uint64_t limit = 1ull << table.bits;
-        // Every mask of `bits` bits with r set, in increasing order (Gosper's hack),
-        // taken kBatch at a time so that the random reads of a batch (directory,
-        // positions, codes) are issued together: memory latency overlaps.
-        uint64_t mask = r == 0 ? 0 : (1ull << r) - 1;
-        bool more = true;
-        while (more) {
-          int count = 0;
-          while (more && count < kBatch) {
-            values[count++] = query_keys[t] ^ static_cast<uint32_t>(mask);
-            if (mask == 0) {
-              more = false;
-              break;
-            }
-            const uint64_t low = mask & (~mask + 1), ripple = mask + low;
-            mask = (((ripple ^ mask) >> 2) / low) | ripple;
-            more = mask < limit;
-          }
-          for (int i = 0; i < count; ++i) {
-            __builtin_prefetch(table.block_base + (values[i] >> kBlockShift));
-            if (table.rel16) {
-              __builtin_prefetch(table.rel16 + values[i]);
-            } else {
-              __builtin_prefetch(table.rel32 + values[i]);
-            }
-          }
-          for (int i = 0; i < count; ++i) {
-            // a damaged table file may hold any numbers: never read past the codes
-            begins[i] = std::min(Start(table, values[i]), job.num_codes);
-            ends[i] = std::max(begins[i], std::min(Start(table, uint64_t{values[i]} + 1), job.num_codes));
-            visited += 1 + (ends[i] - begins[i]);
-            __builtin_prefetch(table.positions + ((static_cast<uint64_t>(begins[i]) *
-                                                   static_cast<uint64_t>(job.position_bits)) >> 3));
-          }
-          if (visited > job.budget) {
-            *visited_out = visited;
-            return -1;
-          }
-          candidates.clear();
-          for (int i = 0; i < count; ++i) {
-            for (int64_t p = begins[i]; p < ends[i]; ++p) {
-              const int64_t index = Unpack(table.positions, p, job.position_bits);
-              if (index >= job.num_codes) continue;
-              if (job.removed && (job.removed[index >> 3] >> (index & 7) & 1)) continue;
-              __builtin_prefetch(job.codes + index * job.num_bytes);
-              candidates.push_back(index);
-            }
-          }
-          for (const int64_t index : candidates) {
-            const uint8_t* code = job.codes + index * job.num_bytes;
-            const int d = CodeDistance(code, query, job.num_bytes);
-            if (d > selector->threshold()) continue;
-            // found before? at radius r in an earlier table, or r - 1 in a later one
-            bool seen = false;
-            for (int u = 0; u < m && !seen; ++u) {
-              if (u == t) continue;
-              const int sub = __builtin_popcount(
-                  Substring(code, job.num_bytes, job.tables[u].lo, job.tables[u].bits) ^
-                  query_keys[u]);
-              seen = u < t ? sub <= r : sub < r;
-            }
-            if (!seen) selector->Add(d, index);
-          }
-        }
-        // Table t searched to radius r: every code is found once a table is whole.
-        if (r == table.bits) done = true;
-      }
-      // Every code within m * r + t has been found now.
-      const int64_t bound = static_cast<int64_t>(m) * r + t;
-      if (job.k > 0) {
-        if (selector->kept() >= job.k && selector->threshold() <= bound) done = true;
-      } else if (bound >= job.radius) {
-        done = true;
-      }
+// The threads searching one query together meet after every (radius, table) step
+// to decide, from all their results, whether the search is done. Each publishes
+// into the slot of the step's parity, so no thread overwrites a slot another may
+// still read (a thread cannot pass the next meeting before the others arrive).
+struct Meeting {
+  explicit Meeting(int threads) : threads(threads) {}
+
+  void Wait() {
+    const int generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads - 1) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      return;
+    }
+    for (int spin = 0; generation_.load(std::memory_order_acquire) == generation; ++spin) {
+      if (spin > 256) std::this_thread::yield();
     }
   }
-  *visited_out = visited;
-  return selector->kept();
+
+  const int threads;
+  int64_t within[2][kMaxThreads] = {};  // results within the step's bound
+  int64_t visited[2][kMaxThreads] = {};
+
+ private:
+  std::atomic<int> arrived_{0};
+  std::atomic<int> generation_{0};
+};
+
+struct QueryState {
+  std::vector<uint32_t> keys;  // the query's substring values
+  int64_t visited = 0;
+};
+
+// Step (r, t): every value of table t at substring distance r from the query, in
+// batches of kBatch (Gosper's order); this thread takes batches thread, thread +
+// threads, ... The random reads of a batch (directory, positions, codes) are issued
+// together and the next batch's directory reads overlap this batch's work, so
+// memory latency overlaps.
+inline bool Step(const Job& job, const uint8_t* query, const QueryState& state, int r, int t,
+                 int thread, int threads, Selector* selector, int64_t* visited,
+                 std::vector<int64_t>* candidates) {
+  const Table& table = job.tables[t];
+  const int m = job.num_tables;
+  const uint64_t limit = 1ull << table.bits;
+  uint64_t mask = r == 0 ? 0 : (1ull << r) - 1;
+  bool more = true;
+  int64_t batch = 0;
+  uint32_t values[2][kBatch];
+  int64_t begins[kBatch], ends[kBatch];
+  // The next batch of this thread's values, their directory entries prefetched.
+  auto fill = [&](uint32_t* out) {
+    int count = 0;
+    while (more && count == 0) {
+      const bool mine = batch++ % threads == thread;
+      for (int i = 0; more && i < kBatch; ++i) {
+        if (mine) out[count++] = state.keys[t] ^ static_cast<uint32_t>(mask);
+        if (mask == 0) {
+          more = false;
+          break;
+        }
+        const uint64_t low = mask & (~mask + 1), ripple = mask + low;
+        mask = ((mask ^ ripple) >> (2 + __builtin_ctzll(mask))) | ripple;
+        more = mask < limit;
+      }
+    }
+    for (int i = 0; i < count; ++i) {
+      __builtin_prefetch(table.block_base + (out[i] >> kBlockShift));
+      if (table.rel16) {
+        __builtin_prefetch(table.rel16 + out[i]);
+      } else {
+        __builtin_prefetch(table.rel32 + out[i]);
+      }
+    }
+    return count;
+  };
+  uint32_t* current = values[0];
+  uint32_t* next = values[1];
+  int count = fill(current);
+  while (count > 0) {
+    for (int i = 0; i < count; ++i) {
+      // a damaged table file may hold any numbers: never read past the codes
+      begins[i] = std::min(Start(table, current[i]), job.num_codes);
+      ends[i] = std::max(begins[i], std::min(Start(table, uint64_t{current[i]} + 1), job.num_codes));
+      *visited += 1 + (ends[i] - begins[i]);
+      __builtin_prefetch(table.positions + ((static_cast<uint64_t>(begins[i]) *
+                                             static_cast<uint64_t>(job.position_bits)) >> 3));
+    }
+    const int next_count = fill(next);
+    candidates->clear();
+    for (int i = 0; i < count; ++i) {
+      for (int64_t p = begins[i]; p < ends[i]; ++p) {
+        const int64_t index = Unpack(table.positions, p, job.position_bits);
+        if (index >= job.num_codes) continue;
+        if (job.removed && (job.removed[index >> 3] >> (index & 7) & 1)) continue;
+        __builtin_prefetch(job.codes + index * job.num_bytes);
+        candidates->push_back(index);
+      }
+    }
+    for (const int64_t index : *candidates) {
+      const uint8_t* code = job.codes + index * job.num_bytes;
+      const int d = CodeDistance(code, query, job.num_bytes);
+      if (d > selector->threshold()) continue;
+      // found before? at radius r in an earlier table, or r - 1 in a later one
+      bool seen = false;
+      for (int u = 0; u < m && !seen; ++u) {
+        if (u == t) continue;
+        const int sub = __builtin_popcount(
+            Substring(code, job.num_bytes, job.tables[u].lo, job.tables[u].bits) ^ state.keys[u]);
+        seen = u < t ? sub <= r : sub < r;
+      }
+      if (!seen) selector->Add(d, index);
+    }
+    if (*visited > job.budget / threads) return true;  // gave up
+    std::swap(current, next);
+    count = next_count;
+  }
+  return false;
+}
+
+// One thread's part of a query's search (all of it when threads == 1). Returns
+// false when the budget ran out. Every thread takes the same decisions, from the
+// shared counts.
+inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int threads,
+                       Meeting* meeting, Selector* selector, int64_t* visited_out) {
+  const int m = job.num_tables;
+  QueryState state;
+  state.keys.resize(static_cast<size_t>(m));
+  int max_bits = 0;
+  for (int t = 0; t < m; ++t) {
+    state.keys[t] = Substring(query, job.num_bytes, job.tables[t].lo, job.tables[t].bits);
+    max_bits = std::max(max_bits, static_cast<int>(job.tables[t].bits));
+  }
+  std::vector<int64_t> candidates;
+  int64_t visited = 0;
+  int64_t step = 0;
+  for (int r = 0; r <= max_bits; ++r) {
+    for (int t = 0; t < m; ++t, ++step) {
+      const Table& table = job.tables[t];
+      if (r <= table.bits &&
+          Step(job, query, state, r, t, thread, threads, selector, &visited, &candidates)) {
+        visited = std::max(visited, job.budget + 1);  // an unfinished step: give up
+      }
+      // Every code within m * r + t has been found now (all of them once a table is
+      // whole).
+      const int64_t bound = static_cast<int64_t>(m) * r + t;
+      int64_t within = selector->Within(bound), total_visited = visited;
+      if (threads > 1) {
+        const int slot = static_cast<int>(step & 1);
+        meeting->within[slot][thread] = within;
+        meeting->visited[slot][thread] = visited;
+        meeting->Wait();
+        within = total_visited = 0;
+        for (int j = 0; j < threads; ++j) {
+          within += meeting->within[slot][j];
+          total_visited += meeting->visited[slot][j];
+        }
+      }
+      *visited_out = total_visited;
+      if (total_visited > job.budget) return false;
+      if (r == table.bits) return true;
+      if (job.k > 0 ? within >= job.k : bound >= job.radius) return true;
+    }
+  }
+  return true;
 }
 
 inline void SearchUnits(const Job& job, int64_t begin, int64_t end) {
   const int max_distance = static_cast<int>(8 * job.num_bytes);
+  const int threshold = job.k > 0 ? max_distance : std::min(job.radius, max_distance);
   for (int64_t q = begin; q < end; ++q) {
-    Selector selector(job.k, job.k > 0 ? max_distance : std::min(job.radius, max_distance));
+    Selector selector(job.k, threshold);
     int64_t visited = 0;
-    const int64_t kept = SearchOne(job, job.queries + q * job.num_bytes, &visited, &selector);
+    const bool finished = SearchPart(job, job.queries + q * job.num_bytes, 0, 1, nullptr,
+                                     &selector, &visited);
     job.visited[q] = visited;
-    if (kept < 0) {
-      job.counts[q] = -1;
-      continue;
-    }
-    const int64_t want = job.k > 0 ? std::min(kept, job.k) : kept;
+    const int64_t kept = selector.kept();
+    const int64_t want = !finished ? -1 : job.k > 0 ? std::min(kept, job.k) : kept;
     job.counts[q] = want;
-    if (want <= job.capacity) {
+    if (want >= 0 && want <= job.capacity) {
       selector.Emit(want, job.distances + q * job.capacity, job.indices + q * job.capacity);
     }
+  }
+}
+
+// One query searched by `threads` threads together: each takes every threads-th
+// batch of every step, they meet after each step, and their results are merged.
+inline void SearchQueryShared(const Job& job, int64_t q, int threads) {
+  const int max_distance = static_cast<int>(8 * job.num_bytes);
+  const int threshold = job.k > 0 ? max_distance : std::min(job.radius, max_distance);
+  Meeting meeting(threads);
+  std::vector<Selector> selectors(static_cast<size_t>(threads), Selector(job.k, threshold));
+  std::vector<char> finished(static_cast<size_t>(threads), 0);
+  std::vector<int64_t> visited(static_cast<size_t>(threads), 0);
+  const uint8_t* query = job.queries + q * job.num_bytes;
+  auto part = [&](int thread) {
+    finished[thread] = SearchPart(job, query, thread, threads, &meeting, &selectors[thread],
+                                  &visited[thread]);
+  };
+  std::vector<std::thread> workers;
+  for (int thread = 1; thread < threads; ++thread) workers.emplace_back(part, thread);
+  part(0);
+  for (std::thread& worker : workers) worker.join();
+  job.visited[q] = visited[0];
+  if (!finished[0]) {
+    job.counts[q] = -1;
+    return;
+  }
+  // Each thread found different codes (a code is accepted by one step only).
+  std::vector<std::pair<int32_t, int64_t>> all;
+  for (Selector& selector : selectors) {
+    std::vector<int32_t> d(static_cast<size_t>(selector.kept()));
+    std::vector<int64_t> i(d.size());
+    const int64_t n = selector.Emit(selector.kept(), d.data(), i.data());
+    for (int64_t j = 0; j < n; ++j) all.emplace_back(d[j], i[j]);
+  }
+  std::sort(all.begin(), all.end());
+  const int64_t total = static_cast<int64_t>(all.size());
+  const int64_t want = job.k > 0 ? std::min(total, job.k) : total;
+  job.counts[q] = want;
+  if (want > job.capacity) return;
+  for (int64_t j = 0; j < want; ++j) {
+    job.distances[q * job.capacity + j] = all[j].first;
+    job.indices[q * job.capacity + j] = all[j].second;
   }
 }
 

@@ -198,12 +198,16 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
     queries = queries_for(rng, codes, 64, 20)
     d, i = index.search(queries[:2], 10)
     assert index.last_search[0]["path"] == "multi_index"
-    assert "2 queries" in index.last_search[0]["reason"]
+    assert "2000 codes >= 500" in index.last_search[0]["reason"]
     ref = brute_topk(queries, codes, np.arange(2000), 10)
     np.testing.assert_array_equal(i, ref[1][:2])
-    d, i = index.search(queries, 10)  # 20 > 16 queries: the scan
-    assert index.last_search[0]["path"] == "linear"
+    d, i = index.search(queries, 10)  # a batch: a smaller budget a query, the same answers
+    assert index.last_search[0]["path"] == "multi_index"
     np.testing.assert_array_equal(i, ref[1])
+    small = retrieval.HammingIndex(64)
+    small.add(codes[:499])
+    small.search(queries[:1], 3)
+    assert small.last_search[0]["reason"] == "499 codes < 500"
     # duplicate-heavy codes crowd the buckets: the budget runs out, the scan answers
     crowded = retrieval.HammingIndex(64)
     dup = make_codes(rng, "duplicates", 2000, 64)
@@ -270,6 +274,23 @@ def test_tables_stay_within_four_bytes_a_code():
         assert s >= int(np.log2(n)) - 3  # long enough to keep buckets small
     assert multi_index.layout(64, 10_000_000) == [(0, 22), (22, 21), (43, 21)]
     assert multi_index.layout(12, 100) == [(0, 6), (6, 6)]
+
+
+@needs_op
+def test_crowded_directory_blocks_hold_32_bit_offsets(rng):
+    codes = make_codes(rng, "uniform", 70_000, 24)
+    codes[:66_000] = codes[0]  # one substring value with more than 65,535 positions
+    tables = multi_index.Tables.build(codes, 24)
+    assert all(len(w) for w in tables.rel_wide)
+    assert tables.nbytes / len(codes) / len(tables.substrings) <= 4.0
+    index = retrieval.HammingIndex(24, mode="multi_index")
+    index._segments = [index_lib._Segment(codes, np.arange(70_000), tables=tables)]
+    queries = np.concatenate([codes[:1], codes[-3:]])
+    for k in (5, 66_001):
+        d, i = index.search(queries, k)
+        ref_d, ref_i = brute_topk(queries, codes, np.arange(70_000), k)
+        np.testing.assert_array_equal(d, ref_d)
+        np.testing.assert_array_equal(i, ref_i)
 
 
 @needs_op

@@ -2,6 +2,7 @@
 tables), removal and update by id, memory-mapped persistence and faiss interop."""
 
 import json
+import mmap
 import os
 import zipfile
 
@@ -20,16 +21,17 @@ _MAGIC = b"TFHASHIX"
 _ALIGN = 64
 
 MODES = ("auto", "linear", "multi_index")
-# The automatic choice (benchmarks/index_speed.py measured where the tables win):
-# multi-index for at most this many queries a call ...
-MULTI_INDEX_MAX_QUERIES = 16
-# ... over a segment of at least this many live codes,
+# The automatic choice, from what benchmarks/index_speed.py measured on 2 EPYC cores
+# (docs/search_speed.md). Segments of fewer live codes than this are scanned:
 MULTI_INDEX_MIN_CODES = 1 << 16
-# A query gives up on the tables (and the scan answers it) once it has visited as many
-# table entries as the scan of its segment costs: one visit (a random read of a
-# position and a code) costs about as much as scanning this many 64-bit words of
-# codes (benchmarks/index_speed.py: about 9 ns against 0.3 ns on 2 EPYC cores).
-MULTI_INDEX_VISIT_COST = 30
+# Otherwise a query searches the tables until it has visited as many table entries
+# as scanning the segment costs it, then gives up and is scanned. One visit (random
+# reads of a position and a code) costs about as much as scanning this many 64-bit
+# code words for one query at a time (5 ns against 0.2 ns), or, in a batch of more
+# than SCAN_BATCH queries, whose tiled scan shares each read among 16 queries:
+VISIT_COST_ONE = 25
+VISIT_COST_BATCH = 50
+SCAN_BATCH = 16
 # When most recent queries over a segment gave up (codes the tables cannot split,
 # such as uniform 256-bit ones), auto scans it directly, trying the tables again
 # every this many calls.
@@ -85,9 +87,9 @@ class HammingIndex:
     order): the linear scan (the custom op's tiled kernels, or stock TF ops), and
     multi-index tables (`tfhash.retrieval.multi_index`: exact, touching a small part
     of the database for one query). `mode="auto"` (default) uses the tables for a
-    call of at most MULTI_INDEX_MAX_QUERIES queries over segments of at least
-    MULTI_INDEX_MIN_CODES codes, and the scan otherwise. A query that has visited
-    as many table entries as the scan would cost gives up and is scanned, and when
+    search over segments of at least MULTI_INDEX_MIN_CODES codes, and the scan
+    otherwise. A query that has visited as many table entries as the scan would
+    cost it (one query, or its share of a batch) gives up and is scanned, and when
     most recent queries over a segment gave up (codes the tables cannot split) auto
     scans it directly, retrying the tables now and then: auto is not much slower
     than the scan on any codes. `last_search` says what was chosen and why (logged
@@ -208,24 +210,23 @@ class HammingIndex:
             return "linear", "no custom op (multi-index tables need it; same answers)"
         if self.mode == "multi_index":
             return "multi_index", "mode='multi_index'"
-        if num_queries > MULTI_INDEX_MAX_QUERIES:
-            return "linear", f"{num_queries} queries > {MULTI_INDEX_MAX_QUERIES}: the tiled scan shares reads"
         if segment.live < MULTI_INDEX_MIN_CODES:
             return "linear", f"{segment.live} codes < {MULTI_INDEX_MIN_CODES}"
         calls, share = segment.gave_up.get(k, (0, 0.0))
         if share > 0.5 and calls % MULTI_INDEX_RETRY:
             return "linear", (f"{share:.0%} of recent queries over these codes gave up on the "
                               f"tables (retried every {MULTI_INDEX_RETRY} calls)")
-        return "multi_index", (f"{num_queries} queries <= {MULTI_INDEX_MAX_QUERIES} over "
-                               f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}")
+        return "multi_index", (f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}; a query gives "
+                               f"up after {self._budget(segment, num_queries):,} visits")
 
-    def _budget(self, segment):
-        """Table entries a query may visit: what the scan of the segment costs (none
+    def _budget(self, segment, num_queries):
+        """Table entries a query may visit: what scanning the segment costs it (none
         when the tables were asked for)."""
         if self.mode == "multi_index":
             return None
         words = -(-self.num_bytes // 8)
-        return int(segment.size * words / MULTI_INDEX_VISIT_COST) + 256
+        cost = VISIT_COST_BATCH if num_queries > SCAN_BATCH else VISIT_COST_ONE
+        return int(segment.size * words / cost) + 256
 
     def _tables(self, segment):
         if segment.tables is None:
@@ -237,6 +238,7 @@ class HammingIndex:
         want = min(segment.size, k + segment.num_removed)
         if ops.load() is not None:
             if segment.grouped is None:
+                _advise(segment.codes, "MADV_WILLNEED")  # a mapped file is read whole here
                 segment.grouped = tf.constant(hamming.group_database(segment.codes))
             d, p = hamming.hamming_topk_grouped(queries, segment.grouped, segment.size, want)
         else:
@@ -266,7 +268,7 @@ class HammingIndex:
                 tables = self._tables(segment)
                 d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
                                                       removed=segment.removed,
-                                                      budget=self._budget(segment))
+                                                      budget=self._budget(segment, nq))
                 over = np.flatnonzero(counts < 0)
                 if len(over):  # crowded tables: the scan answers these queries
                     ld, lp = self._linear_topk(segment, queries[over], kk)
@@ -348,7 +350,7 @@ class HammingIndex:
 
     def _range_tables(self, segment, queries, radius):
         tables = self._tables(segment)
-        budget = self._budget(segment)
+        budget = self._budget(segment, queries.shape[0])
         capacity = 64
         out = [None] * queries.shape[0]
         todo = np.arange(queries.shape[0])
@@ -403,10 +405,11 @@ class HammingIndex:
                 f.write(b"\0" * ((-len(data)) % _ALIGN))
 
     @classmethod
-    def load(cls, path, mode="auto", mmap=True):
+    def load(cls, path, mode="auto", mapped=True):
         """Reads an index written by `save` (or by tfhash before the multi-index
-        format); `mmap=True` maps the file instead of reading it. A damaged file is a
-        clear ValueError."""
+        format); `mapped=True` memory-maps the file instead of reading it (told to
+        expect random reads, so a multi-index query faults in only the pages it
+        touches, without read-ahead). A damaged file is a clear ValueError."""
         try:
             with open(path, "rb") as f:
                 magic = f.read(len(_MAGIC))
@@ -429,8 +432,8 @@ class HammingIndex:
                     raise ValueError(f"truncated: an array ends at byte {begin + nbytes} of {total}")
                 if not nbytes:
                     arrays.append(np.zeros(shape, dtype))
-                elif mmap:
-                    arrays.append(np.memmap(path, dtype, "r", begin, shape))
+                elif mapped:
+                    arrays.append(_advise(np.memmap(path, dtype, "r", begin, shape), "MADV_RANDOM"))
                 else:
                     with open(path, "rb") as f:
                         f.seek(begin)
@@ -502,6 +505,14 @@ class HammingIndex:
         result = cls(bits or index.d)
         result.add(codes, ids)
         return result
+
+
+def _advise(array, advice):
+    """madvise() on a memory-mapped array (nothing for arrays in memory)."""
+    handle = getattr(array, "_mmap", None)
+    if handle is not None and hasattr(mmap, advice):
+        handle.madvise(getattr(mmap, advice))
+    return array
 
 
 def _check_mode(mode):

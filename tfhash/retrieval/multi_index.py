@@ -11,9 +11,9 @@ that close: the answer is exactly a linear scan's, ties by lower position.
 The tables and the search are C++ (tfhash/ops/cc/kernels/multi_index*.{h,cc}, in
 the op's library, called through ctypes on NumPy arrays, so memory-mapped tables
 are searched in place). Layout per table: a directory of 2^s 16-bit offsets
-relative to a 32-bit base per 256 values (32-bit when a block holds 65,536
-positions or more), and the positions bit-packed to ceil(log2 n) bits; s is the
-largest length that keeps a table within 4 bytes per code.
+relative to a 32-bit base per 256 values (32-bit offsets for the few blocks that
+hold 65,536 positions or more), and the positions bit-packed to ceil(log2 n) bits;
+s is the largest length that keeps a table within 4 bytes per code.
 """
 
 import ctypes
@@ -34,8 +34,9 @@ _PAD = 8  # bytes after the packed positions (the C++ reads 8 bytes at a time)
 
 class _Table(ctypes.Structure):
     _fields_ = [("lo", ctypes.c_int32), ("bits", ctypes.c_int32),
-                ("block_base", ctypes.c_void_p), ("rel16", ctypes.c_void_p),
-                ("rel32", ctypes.c_void_p), ("positions", ctypes.c_void_p)]
+                ("block_base", ctypes.c_void_p), ("wide_slot", ctypes.c_void_p),
+                ("rel16", ctypes.c_void_p), ("rel_wide", ctypes.c_void_p),
+                ("positions", ctypes.c_void_p)]
 
 
 class _Job(ctypes.Structure):
@@ -66,7 +67,8 @@ def native():
     lib.tfhash_mih_build.restype = ctypes.c_int64
     lib.tfhash_mih_build.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                      ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
-                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
     lib.tfhash_mih_search.restype = None
     lib.tfhash_mih_search.argtypes = [ctypes.POINTER(_Job), ctypes.c_int32]
     lib.tfhash_mih_isa.restype = ctypes.c_char_p
@@ -82,8 +84,9 @@ def position_bits(num_codes):
 def substring_bits(num_codes):
     """The longest substring whose table stays within 4 bytes per code: positions
     (position_bits / 8 bytes a code, 8 bytes of padding) plus a directory of 2 bytes
-    per value and a 4-byte base per 256 values."""
-    per_value = 2.0 + 4.0 / (1 << BLOCK_SHIFT)
+    per value and a 4-byte base and a 4-byte slot per 256 values (the 32-bit
+    offsets of crowded blocks, 1 KiB per 65,536 codes at most, come on top)."""
+    per_value = 2.0 + 8.0 / (1 << BLOCK_SHIFT)
     spare = (num_codes * (4.0 - position_bits(num_codes) / 8.0) - 16) / per_value
     return int(min(MAX_SUBSTRING_BITS, max(1, math.floor(math.log2(max(spare, 2.0))))))
 
@@ -109,18 +112,19 @@ class Tables:
     and read back memory-mapped.
     """
 
-    def __init__(self, bits, num_codes, substrings, pbits, block_base, rel, positions):
+    def __init__(self, bits, num_codes, substrings, pbits, block_base, wide_slot, rel16, rel_wide,
+                 positions):
         self.bits = bits
         self.num_codes = num_codes
         self.substrings = substrings
         self.position_bits = pbits
-        self.block_base, self.rel, self.positions = block_base, rel, positions
+        self.block_base, self.wide_slot, self.rel16 = block_base, wide_slot, rel16
+        self.rel_wide, self.positions = rel_wide, positions
         self._check()
         tables = (_Table * len(substrings))()
         for t, (lo, length) in enumerate(substrings):
-            wide = rel[t].dtype == np.uint32
-            tables[t] = _Table(lo, length, _ptr(block_base[t]), None if wide else _ptr(rel[t]),
-                               _ptr(rel[t]) if wide else None, _ptr(positions[t]))
+            tables[t] = _Table(lo, length, _ptr(block_base[t]), _ptr(wide_slot[t]), _ptr(rel16[t]),
+                               _ptr(rel_wide[t]) if rel_wide[t].size else None, _ptr(positions[t]))
         self._tables = tables
 
     def _check(self):
@@ -130,16 +134,22 @@ class Tables:
             if lo != covered or not 1 <= length <= MAX_SUBSTRING_BITS:
                 raise ValueError(f"table {t}: substring ({lo}, {length}) does not follow on bit {covered}")
             covered += length
-            want = {"directory base": (self.block_base[t], np.uint32, ((1 << length) >> BLOCK_SHIFT) + 1),
-                    "directory": (self.rel[t], None, (1 << length) + 1),
+            blocks = ((1 << length) >> BLOCK_SHIFT) + 1
+            slots = self.wide_slot[t]
+            wide = int(slots.max()) + 1 if slots.size else 0
+            want = {"directory base": (self.block_base[t], np.uint32, blocks),
+                    "directory slots": (slots, np.int32, blocks),
+                    "directory": (self.rel16[t], np.uint16, (1 << length) + 1),
+                    "wide directory": (self.rel_wide[t], np.uint32, wide << BLOCK_SHIFT),
                     "positions": (self.positions[t], np.uint8,
                                   -(-self.num_codes * self.position_bits // 8) + _PAD)}
             for name, (array, dtype, size) in want.items():
                 if not array.flags.c_contiguous:
                     raise ValueError(f"table {t}: {name} is not contiguous")
-                ok_dtype = array.dtype in (np.uint16, np.uint32) if dtype is None else array.dtype == dtype
-                if array.ndim != 1 or array.shape[0] != size or not ok_dtype:
+                if array.ndim != 1 or array.shape[0] != size or array.dtype != dtype:
                     raise ValueError(f"table {t}: {name} is {array.dtype} {array.shape}, expected {size} values")
+            if slots.size and slots.min() < -1:
+                raise ValueError(f"table {t}: directory slots below -1")
         if covered != self.bits:
             raise ValueError(f"the tables cover {covered} bits of {self.bits}-bit codes")
         if not 1 <= self.position_bits <= 32 or (self.num_codes - 1) >> self.position_bits:
@@ -154,30 +164,38 @@ class Tables:
         codes = np.ascontiguousarray(codes)
         n, nbytes = codes.shape
         substrings, pbits = layout(bits, n), position_bits(n)
-        block_base, rel, positions = [], [], []
+        out = {name: [] for name in ("base", "slot", "rel16", "wide", "pos")}
+        capacity = (n >> 16) + 1  # a wide block holds at least 65,536 positions
         for lo, length in substrings:
-            base = np.zeros(((1 << length) >> BLOCK_SHIFT) + 1, np.uint32)
-            rel32 = np.zeros((1 << length) + 1, np.uint32)
+            blocks = ((1 << length) >> BLOCK_SHIFT) + 1
+            base = np.zeros(blocks, np.uint32)
+            slot = np.zeros(blocks, np.int32)
+            rel16 = np.zeros((1 << length) + 1, np.uint16)
+            wide = np.zeros(capacity << BLOCK_SHIFT, np.uint32)
             packed = np.zeros(-(-n * pbits // 8) + _PAD, np.uint8)
-            largest = lib.tfhash_mih_build(_ptr(codes), n, nbytes, lo, length, pbits,
-                                           _ptr(base), _ptr(rel32), _ptr(packed))
-            block_base.append(base)
-            rel.append(rel32.astype(np.uint16) if largest < (1 << 16) else rel32)
-            positions.append(packed)
-        return cls(bits, n, substrings, pbits, block_base, rel, positions)
+            count = lib.tfhash_mih_build(_ptr(codes), n, nbytes, lo, length, pbits, _ptr(base),
+                                         _ptr(slot), _ptr(rel16), _ptr(wide), capacity, _ptr(packed))
+            if count > capacity:
+                raise RuntimeError(f"{count} crowded directory blocks, room for {capacity}")
+            for name, array in zip(out, (base, slot, rel16, wide[: count << BLOCK_SHIFT].copy(), packed)):
+                out[name].append(array)
+        return cls(bits, n, substrings, pbits, out["base"], out["slot"], out["rel16"], out["wide"],
+                   out["pos"])
 
     @property
     def nbytes(self):
         """Bytes the tables hold (directories and positions)."""
-        return sum(a.nbytes for a in self.block_base + self.rel + self.positions)
+        return sum(a.nbytes for a in self.block_base + self.wide_slot + self.rel16 + self.rel_wide
+                   + self.positions)
 
     def arrays(self):
         """`{name: array}` to save; `from_arrays` reads them back."""
         out = {"layout": np.array([[lo, n] for lo, n in self.substrings], np.int64).reshape(-1, 2),
                "meta": np.array([self.bits, self.num_codes, self.position_bits], np.int64)}
         for t in range(len(self.substrings)):
-            out[f"base{t}"], out[f"rel{t}"], out[f"pos{t}"] = (
-                self.block_base[t], self.rel[t], self.positions[t])
+            out[f"base{t}"], out[f"slot{t}"], out[f"rel{t}"], out[f"wide{t}"], out[f"pos{t}"] = (
+                self.block_base[t], self.wide_slot[t], self.rel16[t], self.rel_wide[t],
+                self.positions[t])
         return out
 
     @classmethod
@@ -186,8 +204,8 @@ class Tables:
         substrings = [(int(lo), int(n)) for lo, n in arrays["layout"]]
         m = len(substrings)
         return cls(bits, num_codes, substrings, pbits,
-                   [arrays[f"base{t}"] for t in range(m)], [arrays[f"rel{t}"] for t in range(m)],
-                   [arrays[f"pos{t}"] for t in range(m)])
+                   *([arrays[f"{name}{t}"] for t in range(m)]
+                     for name in ("base", "slot", "rel", "wide", "pos")))
 
     def search(self, codes, queries, k=0, radius=0, removed=None, budget=None, capacity=None,
                threads=None):

@@ -43,12 +43,15 @@ void Pack(uint8_t* packed, int64_t i, int32_t bits, uint32_t value) {
 
 extern "C" {
 
-// Builds one table: block_base [(2^bits >> 8) + 1], rel32 [2^bits + 1] and the
-// bit-packed positions (zeroed by the caller, ceil(n * position_bits / 8) + 8
-// bytes). Returns the largest rel32 entry (the caller may narrow rel32 to 16 bits).
+// Builds one table (multi_index.h): block_base and wide_slot [(2^bits >> 8) + 1],
+// rel16 [2^bits + 1], rel_wide [wide_capacity << 8] and the bit-packed positions
+// (zeroed by the caller, ceil(n * position_bits / 8) + 8 bytes). Returns the number
+// of wide blocks; when it exceeds wide_capacity nothing is written past the
+// directory's first pass, and the caller calls again with room for them.
 int64_t tfhash_mih_build(const uint8_t* codes, int64_t num_codes, int64_t num_bytes, int32_t lo,
                          int32_t bits, int32_t position_bits, uint32_t* block_base,
-                         uint32_t* rel32, uint8_t* positions) {
+                         int32_t* wide_slot, uint16_t* rel16, uint32_t* rel_wide,
+                         int64_t wide_capacity, uint8_t* positions) {
   using namespace tfhash::mih;
   const int64_t values = int64_t{1} << bits;
   std::vector<uint32_t> start(static_cast<size_t>(values + 1), 0);
@@ -56,18 +59,27 @@ int64_t tfhash_mih_build(const uint8_t* codes, int64_t num_codes, int64_t num_by
     ++start[Substring(codes + i * num_bytes, num_bytes, lo, bits) + 1];
   }
   for (int64_t v = 0; v < values; ++v) start[v + 1] += start[v];
-  int64_t largest = 0;
-  for (int64_t v = 0; v <= values; ++v) {
-    const uint32_t base = start[(v >> kBlockShift) << kBlockShift];
-    if ((v & ((1 << kBlockShift) - 1)) == 0) block_base[v >> kBlockShift] = base;
-    rel32[v] = start[v] - base;
-    largest = std::max<int64_t>(largest, rel32[v]);
+  const int64_t width = int64_t{1} << kBlockShift;
+  const int64_t blocks = (values >> kBlockShift) + 1;
+  int64_t wide = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t first = b << kBlockShift, last = std::min(first + width, values + 1) - 1;
+    block_base[b] = start[first];
+    const bool is_wide = start[last] - start[first] >= (1u << 16);
+    wide_slot[b] = is_wide ? static_cast<int32_t>(wide) : -1;
+    for (int64_t v = first; v <= last; ++v) {
+      const uint32_t rel = start[v] - start[first];
+      rel16[v] = is_wide ? 0 : static_cast<uint16_t>(rel);
+      if (is_wide && wide < wide_capacity) rel_wide[(wide << kBlockShift) | (v - first)] = rel;
+    }
+    wide += is_wide;
   }
+  if (wide > wide_capacity) return wide;
   for (int64_t i = 0; i < num_codes; ++i) {  // ascending positions within a value
     const uint32_t value = Substring(codes + i * num_bytes, num_bytes, lo, bits);
     Pack(positions, start[value]++, position_bits, static_cast<uint32_t>(i));
   }
-  return largest;
+  return wide;
 }
 
 // Runs a search job (multi_index.h) on up to num_threads threads.

@@ -18,15 +18,19 @@ constexpr int kBlockShift = 8;  // directory blocks of 256 substring values
 constexpr int kMaxThreads = 64;  // threads sharing one query
 
 // One substring table over `num_codes` codes. The positions holding value v are
-// positions[start(v) .. start(v + 1)), ascending, where
-// start(v) = block_base[v >> kBlockShift] + (rel16 ? rel16[v] : rel32[v]);
-// positions are bit-packed, `position_bits` each (8 bytes of padding at the end).
+// positions[start(v) .. start(v + 1)), ascending, where, with b = v >> kBlockShift,
+// start(v) = block_base[b] + (wide_slot[b] < 0 ? rel16[v]
+//                             : rel_wide[wide_slot[b] << kBlockShift | v & 255]):
+// offsets relative to their block of 256 values in 16 bits, and in 32 bits for the
+// few blocks that hold 65,536 positions or more (crowded values of clustered
+// codes); positions are bit-packed, `position_bits` each (8 bytes of padding).
 struct Table {
   int32_t lo;    // first bit of the substring (bit j of a code: byte j / 8, bit j % 8)
   int32_t bits;  // its length, 1..32
   const uint32_t* block_base;  // [(2^bits >> kBlockShift) + 1]
-  const uint16_t* rel16;       // [2^bits + 1] or null
-  const uint32_t* rel32;       // [2^bits + 1] when rel16 is null
+  const int32_t* wide_slot;    // [(2^bits >> kBlockShift) + 1]: -1, or a block of rel_wide
+  const uint16_t* rel16;       // [2^bits + 1]
+  const uint32_t* rel_wide;    // [wide blocks << kBlockShift]
   const uint8_t* positions;
 };
 

@@ -88,8 +88,12 @@ class Selector {
 constexpr int kBatch = 64;  // substring values looked up together
 
 inline int64_t Start(const Table& t, uint64_t value) {
-  return static_cast<int64_t>(t.block_base[value >> kBlockShift]) +
-         (t.rel16 ? t.rel16[value] : t.rel32[value]);
+  const uint64_t block = value >> kBlockShift;
+  const int32_t slot = t.wide_slot[block];
+  return static_cast<int64_t>(t.block_base[block]) +
+         (slot < 0 ? t.rel16[value]
+                   : t.rel_wide[(static_cast<uint64_t>(slot) << kBlockShift) |
+                                (value & ((1u << kBlockShift) - 1))]);
 }
 
 // The threads searching one query together meet after every (radius, table) step
@@ -159,11 +163,8 @@ inline bool Step(const Job& job, const uint8_t* query, const QueryState& state, 
     }
     for (int i = 0; i < count; ++i) {
       __builtin_prefetch(table.block_base + (out[i] >> kBlockShift));
-      if (table.rel16) {
-        __builtin_prefetch(table.rel16 + out[i]);
-      } else {
-        __builtin_prefetch(table.rel32 + out[i]);
-      }
+      __builtin_prefetch(table.wide_slot + (out[i] >> kBlockShift));
+      __builtin_prefetch(table.rel16 + out[i]);
     }
     return count;
   };

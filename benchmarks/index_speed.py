@@ -1,0 +1,243 @@
+"""HammingIndex's multi-index mode against the linear scan and faiss, in one run.
+
+For each database size (default 10M and 100M), code length (64 and 128 bits, and 256
+at 10M) and kind of codes:
+  uniform    random bits;
+  clustered  the search benchmark's generator (64 centres, each code its centre with
+             10% of the bits flipped), generated in chunks;
+  learned    the database codes of trained models (CIFAR-10 DAgH runs in
+             runs/cifar10_baselines: networks 1 and 2 of a 32-bit run side by side
+             make 64 bits, of seeds 0 and 1 make 128), replicated to the size with
+             each bit of a copy flipped with probability --noise; queries are those
+             runs' own query codes (skipped when the runs are absent);
+it times, for k = 1, 10 and 100:
+  * one query at a time, median of --calls calls: HammingIndex mode="multi_index",
+    mode="auto" (and what it chose), mode="linear"; faiss IndexBinaryFlat; faiss
+    IndexBinaryMultiHash (10M only: its hash maps of 100M ids do not fit here) at
+    nflip 0..3 with the recall it reaches (share of the exact k distances matched);
+  * 1,000 queries in one call: auto (the tiled scan), multi_index, faiss flat;
+and reports the build time and the tables' bytes per code per table; for uniform
+codes at the largest size, `save` and a memory-mapped `load` of the index: the
+seconds to open it, its first query, and the file pages that query read (RssFile).
+Every tfhash
+answer is checked against the linear scan (distances and ids). Prints the CPU first.
+Not part of CI.
+
+  python benchmarks/index_speed.py [--sizes=10000000,100000000] [--bits=64,128,256]
+      [--kinds=uniform,clustered,learned] [--threads=2]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.search_speed import cpu_description  # noqa: E402
+from tfhash import retrieval  # noqa: E402
+from tfhash.retrieval import multi_index  # noqa: E402
+
+RUNS = os.path.join(REPO, "runs", "cifar10_baselines")
+CHUNK = 1 << 20
+
+
+def uniform(n, nbytes, rng):
+    return rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+
+
+def clustered(n, nbytes, rng, centres=None):
+    bits = 8 * nbytes
+    if centres is None:
+        centres = rng.random((64, bits)) < 0.5
+    out = np.empty((n, nbytes), np.uint8)
+    for start in range(0, n, CHUNK):
+        m = min(CHUNK, n - start)
+        flips = rng.random((m, bits)) < 0.1
+        out[start:start + m] = np.packbits(centres[rng.integers(0, 64, m)] ^ flips, axis=1,
+                                           bitorder="little")
+    return out, centres
+
+
+def learned(n, bits, noise, rng):
+    runs = {64: ["dagh_32"], 128: ["dagh_32", "dagh_32_seed1"]}.get(bits)
+    if runs is None or not all(os.path.exists(os.path.join(RUNS, r, "codes.npz")) for r in runs):
+        return None
+    parts_db, parts_q = [], []
+    for run in runs:
+        with np.load(os.path.join(RUNS, run, "codes.npz")) as data:
+            for net in ("image", "image_stream1"):
+                parts_db.append(data[f"db_{net}_codes"])
+                parts_q.append(data[f"query_{net}_codes"])
+    base, queries = np.concatenate(parts_db, axis=1), np.concatenate(parts_q, axis=1)
+    out = np.empty((n, base.shape[1]), np.uint8)
+    for start in range(0, n, CHUNK):
+        m = min(CHUNK, n - start)
+        rows = base[(np.arange(start, start + m)) % len(base)]
+        flips = np.packbits(rng.random((m, bits)) < noise, axis=1, bitorder="little")
+        out[start:start + m] = rows ^ flips
+    return out, queries
+
+
+def median_ms(fn, queries, calls):
+    times = []
+    for i in range(calls):
+        one = queries[i % len(queries)][None]
+        start = time.perf_counter()
+        fn(one)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1e3
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def recall(found, exact):
+    """Share of the exact k distances matched, query by query (ties count as found)."""
+    return float(np.mean(np.sort(found, axis=1) == exact))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000000,100000000")
+    parser.add_argument("--bits", default="64,128,256")
+    parser.add_argument("--kinds", default="uniform,clustered,learned")
+    parser.add_argument("--ks", default="1,10,100")
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--noise", type=float, default=0.02)
+    parser.add_argument("--no_faiss_hash", action="store_true")
+    parser.add_argument("--save_dir", default="/tmp", help="where the saved index is written")
+    args = parser.parse_args()
+    import faiss
+
+    faiss.omp_set_num_threads(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    if multi_index.native() is None:
+        raise SystemExit("the custom op is not available: multi-index tables need it")
+    print(f"CPU: {cpu_description()}; multi-index path {multi_index.isa()}; "
+          f"{args.threads} threads; {time.strftime('%Y-%m-%d')}", flush=True)
+    ks = [int(k) for k in args.ks.split(",")]
+    rng = np.random.default_rng(0)
+    for n in (int(s) for s in args.sizes.split(",")):
+        for bits in (int(b) for b in args.bits.split(",")):
+            if bits == 256 and n > 10_000_000:
+                continue
+            nbytes = bits // 8
+            for kind in args.kinds.split(","):
+                if kind == "uniform":
+                    database, queries = uniform(n, nbytes, rng), uniform(args.batch, nbytes, rng)
+                elif kind == "clustered":
+                    database, centres = clustered(n, nbytes, rng)
+                    queries, _ = clustered(args.batch, nbytes, rng, centres)
+                else:
+                    made = learned(n, bits, args.noise, rng)
+                    if made is None:
+                        print(f"\n{n:,} x {bits} bits, learned: skipped (no DAgH runs in {RUNS})")
+                        continue
+                    database, queries = made
+                mih = run(args, faiss, database, queries[: args.batch], bits, kind, ks)
+                if kind == "uniform" and n == max(int(x) for x in args.sizes.split(",")):
+                    persistence(args, mih, queries)
+                del database, mih
+
+
+def rss_file_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def persistence(args, index, queries):
+    path = os.path.join(args.save_dir, f"index_speed_{len(index)}_{index.bits}.tfh")
+    seconds, _ = timed(lambda: index.save(path))
+    size = os.path.getsize(path) / 2 ** 20
+    before = rss_file_mb()
+    opened, loaded = timed(lambda: retrieval.HammingIndex.load(path))
+    first, _ = timed(lambda: loaded.search(queries[:1], 10))
+    after = rss_file_mb()
+    d, i = loaded.search(queries[:20], 10)
+    e, j = index.search(queries[:20], 10)
+    assert np.array_equal(d, e) and np.array_equal(i, j), "loaded index answers differently"
+    print(f"  saved in {seconds:.1f} s ({size:,.0f} MiB); memory-mapped load {opened * 1e3:.1f} ms, "
+          f"first top-10 query {first * 1e3:.1f} ms, file pages read by load + query "
+          f"{after - before:,.1f} MiB", flush=True)
+    del loaded
+    os.unlink(path)
+
+
+def run(args, faiss, database, queries, bits, kind, ks):
+    n = len(database)
+    print(f"\n{n:,} x {bits} bits, {kind} codes", flush=True)
+    mih = retrieval.HammingIndex(bits, mode="multi_index")
+    mih.add(database)
+    build, _ = timed(lambda: mih._tables(mih._segments[0]))
+    tables = mih._segments[0].tables
+    per_table = tables.nbytes / n / len(tables.substrings)
+    print(f"  tables: {len(tables.substrings)} of {[s for _, s in tables.substrings]} bits, built in "
+          f"{build:.1f} s, {per_table:.2f} bytes per code per table", flush=True)
+    linear = retrieval.HammingIndex(bits, mode="linear")
+    linear.add(database)
+    auto = retrieval.HammingIndex(bits)
+    auto._segments = mih._segments  # the same codes and tables
+    linear.search(queries[:1], 1)  # lays the database out once
+    flat = faiss.IndexBinaryFlat(bits)
+    flat.add(database)
+    hashes = []
+    if n <= 10_000_000 and not args.no_faiss_hash:
+        m = len(tables.substrings)
+        sub = min(bits // m, 32)
+        hash_index = faiss.IndexBinaryMultiHash(bits, m, sub)
+        hash_build, _ = timed(lambda: hash_index.add(database))
+        hashes.append((hash_index, m, sub, hash_build))
+    for k in ks:
+        exact_d, exact_i = linear.search(queries, k)
+        for name, index in (("multi_index", mih), ("auto", auto)):
+            d, i = index.search(queries[:args.calls], k)
+            assert np.array_equal(d, exact_d[: args.calls]) and np.array_equal(i, exact_i[: args.calls]), name
+        one = {name: median_ms(lambda q, ix=ix: ix.search(q, k), queries, args.calls)
+               for name, ix in (("multi_index", mih), ("auto", auto), ("linear", linear))}
+        chose = auto.last_search[0]
+        one["faiss flat"] = median_ms(lambda q: flat.search(q, k), queries, args.calls)
+        line = (f"  k={k:<3} one query (median ms): multi_index {one['multi_index']:.3f}, auto "
+                f"{one['auto']:.3f} ({chose['path']}{', ' + str(chose.get('fallback_queries')) + ' fell back' if chose.get('fallback_queries') else ''}), "
+                f"linear {one['linear']:.3f}, faiss flat {one['faiss flat']:.3f} -> "
+                f"{one['faiss flat'] / one['multi_index']:.1f}x faiss flat, "
+                f"{one['linear'] / one['multi_index']:.1f}x linear")
+        print(line, flush=True)
+        for hash_index, m, sub, hash_build in hashes:
+            parts = []
+            for nflip in range(4):
+                hash_index.nflip = nflip
+                ms = median_ms(lambda q: hash_index.search(q, k), queries, args.calls)
+                found, _ = hash_index.search(queries[: args.calls], k)
+                found = np.where(found < 0, 10 ** 6, found)
+                parts.append(f"nflip {nflip}: {ms:.3f} ms recall {recall(found, exact_d[: args.calls]):.3f}")
+            print(f"        faiss MultiHash ({m} x {sub} bits, built in {hash_build:.0f} s): "
+                  + "; ".join(parts), flush=True)
+        batch = {}
+        batch["auto"], (d, i) = timed(lambda: auto.search(queries, k))
+        assert np.array_equal(i, exact_i), "auto batch"
+        batch["multi_index"], (d, i) = timed(lambda: mih.search(queries, k))
+        assert np.array_equal(i, exact_i), "multi_index batch"
+        batch["faiss flat"], _ = timed(lambda: flat.search(queries, k))
+        print(f"        {len(queries)} queries (s): auto {batch['auto']:.2f} "
+              f"({auto.last_search[0]['path']}), multi_index {batch['multi_index']:.2f}, faiss flat "
+              f"{batch['faiss flat']:.2f}", flush=True)
+    return mih
+
+
+if __name__ == "__main__":
+    main()

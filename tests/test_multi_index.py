@@ -8,6 +8,7 @@ import pytest
 from tfhash import ops, retrieval
 from tfhash.retrieval import index as index_lib
 from tfhash.retrieval import multi_index
+from tfhash.retrieval import segment as segment_lib
 
 needs_op = pytest.mark.skipif(ops.load() is None, reason=f"custom op not built: {ops.backend()}")
 
@@ -284,7 +285,7 @@ def test_crowded_directory_blocks_hold_32_bit_offsets(rng):
     assert all(len(w) for w in tables.rel_wide)
     assert tables.nbytes / len(codes) / len(tables.substrings) <= 4.0
     index = retrieval.HammingIndex(24, mode="multi_index")
-    index._segments = [index_lib._Segment(codes, np.arange(70_000), tables=tables)]
+    index._segments = [segment_lib.Segment(codes, np.arange(70_000), tables=tables)]
     queries = np.concatenate([codes[:1], codes[-3:]])
     for k in (5, 66_001):
         d, i = index.search(queries, k)

@@ -1,24 +1,14 @@
 """HammingIndex: packed codes with ids, exact search (linear scan or multi-index
 tables), removal and update by id, memory-mapped persistence and faiss interop."""
 
-import json
-import mmap
-import os
-import zipfile
-
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfhash import atomic, ops
+from tfhash import ops
 from tfhash.retrieval import codes as codes_lib
-from tfhash.retrieval import hamming
-from tfhash.retrieval import multi_index
-
-_FORMAT_V1 = "tfhash.HammingIndex/1"  # np.savez of bits, codes, ids (still read)
-_FORMAT = "tfhash.HammingIndex/2"
-_MAGIC = b"TFHASHIX"
-_ALIGN = 64
+from tfhash.retrieval import hamming, index_file, multi_index
+from tfhash.retrieval import segment as segment_lib
 
 MODES = ("auto", "linear", "multi_index")
 # The automatic choice, from what benchmarks/index_speed.py measured on 2 EPYC cores
@@ -38,46 +28,6 @@ SCAN_BATCH = 16
 MULTI_INDEX_RETRY = 32
 # Removed codes stay in a segment (skipped by both paths) until they are this share.
 _COMPACT_SHARE = 1 / 8
-
-
-class _Segment:
-    """A run of codes added together (merged with its neighbours as the index grows,
-    so an index of n codes has O(log n) segments): codes, ids, removal marks, and the
-    multi-index tables and linear-scan layout built when first needed."""
-
-    def __init__(self, codes, ids, removed=None, tables=None):
-        self.codes, self.ids = codes, ids
-        self.removed = removed  # bit-packed (little) marks, or None: nothing removed
-        self.num_removed = 0 if removed is None else int(np.unpackbits(
-            removed, bitorder="little")[: len(ids)].sum())
-        self.tables = tables
-        self.grouped = None
-        self.gave_up = {}  # k -> [calls, moving share of queries over budget]
-
-    @property
-    def size(self):
-        return len(self.ids)
-
-    @property
-    def live(self):
-        return self.size - self.num_removed
-
-    def live_mask(self):
-        if self.removed is None:
-            return np.ones(self.size, bool)
-        return ~np.unpackbits(self.removed, bitorder="little")[: self.size].astype(bool)
-
-    def mark(self, positions):
-        if self.removed is None:
-            self.removed = np.zeros(-(-self.size // 8), np.uint8)
-        bits = np.unpackbits(self.removed, bitorder="little")[: self.size]
-        bits[positions] = 1
-        self.removed = np.packbits(bits, bitorder="little")
-        self.num_removed = int(bits.sum())
-
-    def compacted(self):
-        keep = self.live_mask()
-        return _Segment(np.ascontiguousarray(self.codes[keep]), np.ascontiguousarray(self.ids[keep]))
 
 
 class HammingIndex:
@@ -148,7 +98,7 @@ class HammingIndex:
             return
         ids = ids.astype(np.int64)
         self._next_id = max(self._next_id, int(ids.max()) + 1)
-        self._segments.append(_Segment(np.ascontiguousarray(packed), ids))
+        self._segments.append(segment_lib.Segment(np.ascontiguousarray(packed), ids))
         # Merge while the last segment is at least half its predecessor: sizes fall
         # geometrically, so n codes make O(log n) segments and each code is copied
         # O(log n) times over the index's life.
@@ -157,7 +107,7 @@ class HammingIndex:
             prev = self._segments.pop()
             a, b = (prev.compacted() if prev.num_removed else prev), (
                 last.compacted() if last.num_removed else last)
-            self._segments.append(_Segment(np.concatenate([a.codes, b.codes]),
+            self._segments.append(segment_lib.Segment(np.concatenate([a.codes, b.codes]),
                                            np.concatenate([a.ids, b.ids])))
 
     def remove(self, ids):
@@ -238,7 +188,7 @@ class HammingIndex:
         want = min(segment.size, k + segment.num_removed)
         if ops.load() is not None:
             if segment.grouped is None:
-                _advise(segment.codes, "MADV_WILLNEED")  # a mapped file is read whole here
+                index_file.advise(segment.codes, "MADV_WILLNEED")  # a mapped file is read whole here
                 segment.grouped = tf.constant(hamming.group_database(segment.codes))
             d, p = hamming.hamming_topk_grouped(queries, segment.grouped, segment.size, want)
         else:
@@ -371,38 +321,9 @@ class HammingIndex:
     def save(self, path):
         """Writes the index to one file atomically (temporary file, then rename):
         codes, ids, removal marks and the tables built so far, each aligned so that
-        `load` can memory-map it."""
-        arrays, segments = [], []
-        for segment in self._segments:
-            entry = {"codes": len(arrays)}
-            arrays.append(np.ascontiguousarray(segment.codes))
-            entry["ids"] = len(arrays)
-            arrays.append(np.ascontiguousarray(segment.ids))
-            if segment.removed is not None:
-                entry["removed"] = len(arrays)
-                arrays.append(segment.removed)
-            if segment.tables is not None:
-                entry["tables"] = {}
-                for name, array in segment.tables.arrays().items():
-                    entry["tables"][name] = len(arrays)
-                    arrays.append(np.ascontiguousarray(array))
-            segments.append(entry)
-        specs, offset = [], 0
-        header = {"format": _FORMAT, "bits": self.bits, "next_id": self._next_id,
-                  "segments": segments, "arrays": specs}
-        # offsets are relative to the end of the header block
-        for array in arrays:
-            specs.append({"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset})
-            offset += -(-array.nbytes // _ALIGN) * _ALIGN
-        blob = json.dumps(header).encode()
-        head = len(_MAGIC) + 8 + len(blob)
-        start = -(-head // _ALIGN) * _ALIGN
-        with atomic.atomic_write(path, "wb") as f:
-            f.write(_MAGIC + np.uint64(len(blob)).tobytes() + blob + b"\0" * (start - head))
-            for array in arrays:
-                data = memoryview(array.reshape(-1).view(np.uint8)) if array.size else b""
-                f.write(data)
-                f.write(b"\0" * ((-len(data)) % _ALIGN))
+        `load` can memory-map it (tfhash.retrieval.index_file)."""
+        index_file.write(path, self.bits, self._next_id, [
+            (s.codes, s.ids, s.removed, s.tables) for s in self._segments])
 
     @classmethod
     def load(cls, path, mode="auto", mapped=True):
@@ -410,68 +331,11 @@ class HammingIndex:
         format); `mapped=True` memory-maps the file instead of reading it (told to
         expect random reads, so a multi-index query faults in only the pages it
         touches, without read-ahead). A damaged file is a clear ValueError."""
-        try:
-            with open(path, "rb") as f:
-                magic = f.read(len(_MAGIC))
-                if magic != _MAGIC:
-                    return cls._load_v1(path, mode)
-                size = int(np.frombuffer(f.read(8), np.uint64)[0])
-                if size > os.path.getsize(path):
-                    raise ValueError("header longer than the file")
-                header = json.loads(f.read(size))
-            if header.get("format") != _FORMAT:
-                raise ValueError(f"unknown format {header.get('format')!r}")
-            start = -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
-            total = os.path.getsize(path)
-            arrays = []
-            for spec in header["arrays"]:
-                dtype, shape = np.dtype(spec["dtype"]), tuple(int(x) for x in spec["shape"])
-                nbytes = int(np.prod(shape)) * dtype.itemsize
-                begin = start + int(spec["offset"])
-                if begin + nbytes > total:
-                    raise ValueError(f"truncated: an array ends at byte {begin + nbytes} of {total}")
-                if not nbytes:
-                    arrays.append(np.zeros(shape, dtype))
-                elif mapped:
-                    arrays.append(_advise(np.memmap(path, dtype, "r", begin, shape), "MADV_RANDOM"))
-                else:
-                    with open(path, "rb") as f:
-                        f.seek(begin)
-                        arrays.append(np.frombuffer(f.read(nbytes), dtype).reshape(shape))
-            index = cls(int(header["bits"]), mode)
-            for entry in header["segments"]:
-                codes, ids = arrays[entry["codes"]], arrays[entry["ids"]]
-                if codes.dtype != np.uint8 or codes.ndim != 2 or codes.shape[1] != index.num_bytes:
-                    raise ValueError(f"codes of {codes.dtype} {codes.shape} in a {index.bits}-bit index")
-                if ids.dtype != np.int64 or ids.shape != (codes.shape[0],):
-                    raise ValueError(f"{ids.shape} ids for {codes.shape[0]} codes")
-                removed = arrays[entry["removed"]] if "removed" in entry else None
-                if removed is not None and (removed.dtype != np.uint8 or removed.shape != (-(-len(ids) // 8),)):
-                    raise ValueError(f"removal marks of shape {removed.shape} for {len(ids)} codes")
-                tables = None
-                if "tables" in entry:
-                    tables = multi_index.Tables.from_arrays(
-                        {name: arrays[i] for name, i in entry["tables"].items()})
-                    if tables.num_codes != len(ids) or tables.bits != index.bits:
-                        raise ValueError("tables do not match their segment")
-                segment = _Segment(codes, ids, None if removed is None else np.array(removed), tables)
-                if segment.live:
-                    index._segments.append(segment)
-            index._next_id = int(header["next_id"])
-        except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError) as e:
-            raise ValueError(f"{path} is not a readable tfhash HammingIndex (truncated or damaged?): {e}") from e
-        return index
-
-    @classmethod
-    def _load_v1(cls, path, mode):
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["format"]) != _FORMAT_V1:
-                    raise ValueError(f"unknown format {data['format']}")
-                index = cls(int(data["bits"]), mode)
-                index.add(data["codes"], data["ids"])
-        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
-            raise ValueError(f"{path} is not a readable tfhash HammingIndex (truncated or damaged?): {e}") from e
+        bits, next_id, segments = index_file.read(path, mapped)
+        index = cls(bits, mode)
+        index._segments = [segment_lib.Segment(*parts) for parts in segments]
+        index._segments = [s for s in index._segments if s.live]
+        index._next_id = next_id
         return index
 
     # --- faiss ----------------------------------------------------------------
@@ -505,14 +369,6 @@ class HammingIndex:
         result = cls(bits or index.d)
         result.add(codes, ids)
         return result
-
-
-def _advise(array, advice):
-    """madvise() on a memory-mapped array (nothing for arrays in memory)."""
-    handle = getattr(array, "_mmap", None)
-    if handle is not None and hasattr(mmap, advice):
-        handle.madvise(getattr(mmap, advice))
-    return array
 
 
 def _check_mode(mode):

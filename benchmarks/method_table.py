@@ -346,12 +346,13 @@ def main():
                     args.dataset, method, bits, epochs, spec["source"](root),
                     os.path.join(runs_dir, name), seed)
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
-    for flag, value, default in (("methods", args.methods, "dpsh,dsh,dsah"),
-                                 ("bits", args.bits, "12,24,32,48"),
-                                 ("seeds", args.seeds, "0,1,2"),
-                                 ("seed_bits", str(args.seed_bits), "32"),
-                                 ("table", args.table, None)):
-        if value != default:
+    for flag, value, unset in (("methods", args.methods, "dpsh,dsh,dsah"),
+                               ("bits", args.bits, "12,24,32,48"),
+                               ("seeds", args.seeds, "0,1,2"),
+                               ("seed_bits", str(args.seed_bits), "32"),
+                               ("table", args.table, None),
+                               ("runs_dir", args.runs_dir and os.path.relpath(args.runs_dir, REPO), None)):
+        if value != unset:
             command += f" --{flag}={value}"
     text = table(args.dataset, results, walls, methods, bits_list, seeds, args.seed_bits, epochs,
                  shared.data.image_size, command)

@@ -12,7 +12,8 @@ case for a top-k threshold):
       an approximate graph index: a peer for one query at a time when approximate
       answers are acceptable; its recall@100 against the exact answer is printed).
 Results are checked against each other (exact distances equal to faiss's). Prints
-the CPU model and flags first. Not part of CI; run on an otherwise idle machine.
+the CPU model and flags first, and how fast 2 threads read 8 MiB, 32 MiB (the 64-
+and 256-bit databases) and 1 GiB: the least time any scan of those bytes can take. Not part of CI; run on an otherwise idle machine.
 
   python benchmarks/search_speed.py [--database=1000000] [--queries=1000] [--threads=2]
 """
@@ -49,6 +50,26 @@ def codes(kind, n, nbytes, rng):
     which = rng.integers(0, 64, n)
     flips = rng.random((n, bits)) < 0.1
     return retrieval.pack_codes(centres[which] ^ flips).numpy()
+
+
+def read_seconds(nbytes, threads, repeats=20):
+    """Best time of `threads` threads reading `nbytes` (benchmarks/native/read_bandwidth.cc,
+    compiled here), the same buffer each time: the machine's memory speed for that
+    working set."""
+    import ctypes
+    import subprocess
+    import tempfile
+
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "read_bandwidth.cc")
+    library = os.path.join(tempfile.mkdtemp(), "read_bandwidth.so")
+    subprocess.run(["g++", "-O3", "-mavx2", "-shared", "-fPIC", "-pthread", source, "-o", library],
+                   check=True)
+    read = ctypes.CDLL(library).tfhash_read
+    read.restype = ctypes.c_uint64
+    read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int]
+    data = np.random.default_rng(0).integers(0, 2 ** 63, nbytes // 8, dtype=np.uint64)
+    best, _ = best_of(lambda: read(data.ctypes.data, len(data), threads), repeats)
+    return best
 
 
 def best_of(fn, repeats):
@@ -92,6 +113,10 @@ def main():
         if "not supported" not in ops.backend():
             paths.append((isa, ops.backend()))
     print(f"CPU: {cpu_description()}")
+    for nbytes in (8 << 20, 32 << 20, 1 << 30):  # the 64- and 256-bit databases, and DRAM
+        seconds = read_seconds(nbytes, args.threads)
+        print(f"reading {nbytes >> 20} MiB with {args.threads} threads: {seconds * 1e3:.3f} ms "
+              f"({nbytes / seconds / 1e9:.1f} GB/s), the floor of a one-query scan of that size")
     print(f"{args.threads} threads; top-{args.k} of {args.database:,} codes; paths: "
           f"{', '.join(name for _, name in paths)}")
     rng = np.random.default_rng(0)

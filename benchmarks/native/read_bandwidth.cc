@@ -1,0 +1,35 @@
+// How fast this machine reads memory: threads sum disjoint parts of a buffer with
+// 256-bit loads (4 independent accumulators each), the least work a scan must do per
+// byte. benchmarks/search_speed.py compiles it (g++ -O3 -mavx2 -shared) and compares
+// a one-query scan with the time to read the same bytes.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+extern "C" uint64_t tfhash_read(const uint64_t* data, int64_t words, int threads) {
+  std::vector<uint64_t> sums(static_cast<size_t>(threads), 0);
+  std::vector<std::thread> workers;
+  const int64_t per = (words / threads) & ~int64_t{15};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const uint64_t* p = data + t * per;
+      __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+      for (int64_t i = 0; i + 16 <= per; i += 16) {
+        a = _mm256_add_epi64(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+        b = _mm256_add_epi64(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 4)));
+        c = _mm256_add_epi64(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 8)));
+        d = _mm256_add_epi64(d, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12)));
+      }
+      alignas(32) uint64_t out[4];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(out),
+                         _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d)));
+      sums[t] = out[0] + out[1] + out[2] + out[3];
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  return total;
+}

@@ -98,6 +98,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--no_hnsw", action="store_true", help="skip faiss IndexBinaryHNSW")
     args = parser.parse_args()
     import faiss
 
@@ -153,6 +154,8 @@ def main():
                       f"one query {latency:7.2f} ms ({lat_faiss / latency:.2f}x faiss)")
             print(f"  {'faiss IndexBinaryFlat':<40} {qps_faiss:9.1f} queries/s; one query "
                   f"{lat_faiss:7.2f} ms")
+            if args.no_hnsw:
+                continue
             hnsw = faiss.IndexBinaryHNSW(bits, 16)
             start = time.perf_counter()
             hnsw.add(database)

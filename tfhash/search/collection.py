@@ -86,11 +86,12 @@ class LocalCollection:
             self.meta["skipped"] = sorted(set(self.meta.get("skipped", [])) | set(keys))
             atomic.write_json(os.path.join(self.path, META), self.meta, indent=1)
 
-    def index(self):
-        """A HammingIndex over the collection and the key of every id."""
+    def index(self, mode="auto"):
+        """A HammingIndex over the collection (`mode`: HammingIndex's) and the key of
+        every id."""
         codes, ids, keys = self.load()
         if not len(ids):
             raise ValueError(f"the collection {self.path} is empty")
-        index = HammingIndex(self.bits)
+        index = HammingIndex(self.bits, mode=mode)
         index.add(codes, ids)
         return index, dict(zip(ids.tolist(), keys))

@@ -29,7 +29,7 @@ def open_index():
 
         collection = LocalCollection(FLAGS.index)
         encoder = FileEncoder.from_description(collection.meta["encoder"])
-        index, keys = collection.index()
+        index, keys = collection.index(FLAGS.mode)
         lookup = keys.get
     else:
         if not FLAGS.uri:
@@ -88,6 +88,8 @@ def _define_flags():
     flags.DEFINE_string("uri", None, "Milvus: a Milvus Lite file or a server URI.")
     flags.DEFINE_string("collection", "tfhash", "Milvus: the collection name.")
     flags.DEFINE_integer("k", 10, "Results per query.")
+    flags.DEFINE_enum("mode", "auto", ["auto", "linear", "multi_index"],
+                      "local: the HammingIndex search path (the same answers; auto chooses).")
     flags.DEFINE_integer("radius", None, "Instead of the top k: everything within this distance.")
     flags.DEFINE_bool("json", False, "Print JSON.")
 

@@ -146,7 +146,9 @@ def main():
                 else:
                     made = learned(n, bits, args.noise, rng)
                     if made is None:
-                        print(f"\n{n:,} x {bits} bits, learned: skipped (no DAgH runs in {RUNS})")
+                        why = ("the DAgH runs make 64 or 128 bits" if bits not in (64, 128)
+                               else f"no DAgH runs in {RUNS}")
+                        print(f"\n{n:,} x {bits} bits, learned: skipped ({why})")
                         continue
                     database, queries = made
                 mih = run(args, faiss, database, queries[: args.batch], bits, kind, ks)

@@ -1,6 +1,8 @@
 """HammingIndex: packed codes with ids, exact search (linear scan or multi-index
 tables), removal and update by id, memory-mapped persistence and faiss interop."""
 
+import time
+
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -22,9 +24,9 @@ MULTI_INDEX_MIN_CODES = 1 << 16
 VISIT_COST_ONE = 25
 VISIT_COST_BATCH = 50
 SCAN_BATCH = 16
-# When most recent queries over a segment gave up (codes the tables cannot split,
-# such as uniform 256-bit ones), auto scans it directly, trying the tables again
-# every this many calls.
+# Auto times both paths per segment, k and kind of call (one query or few, or a
+# batch), keeps a moving average of the seconds per query of each, takes the faster,
+# and tries the other one again every this many calls (machines and codes differ).
 MULTI_INDEX_RETRY = 32
 # Removed codes stay in a segment (skipped by both paths) until they are this share.
 _COMPACT_SHARE = 1 / 8
@@ -39,10 +41,10 @@ class HammingIndex:
     of the database for one query). `mode="auto"` (default) uses the tables for a
     search over segments of at least MULTI_INDEX_MIN_CODES codes, and the scan
     otherwise. A query that has visited as many table entries as the scan would
-    cost it (one query, or its share of a batch) gives up and is scanned, and when
-    most recent queries over a segment gave up (codes the tables cannot split) auto
-    scans it directly, retrying the tables now and then: auto is not much slower
-    than the scan on any codes. `last_search` says what was chosen and why (logged
+    cost it (one query, or its share of a batch) gives up and is scanned. Auto times
+    both paths on each segment (per k, for one query or a batch) and takes the
+    faster, timing the other again every MULTI_INDEX_RETRY calls: on codes the tables
+    cannot split (clustered ones crowd a few buckets) it scans. `last_search` says what was chosen and why (logged
     when it changes).
 
     Codes live in segments (one per `add`, merged as the index grows); tables are
@@ -162,12 +164,19 @@ class HammingIndex:
             return "multi_index", "mode='multi_index'"
         if segment.live < MULTI_INDEX_MIN_CODES:
             return "linear", f"{segment.live} codes < {MULTI_INDEX_MIN_CODES}"
-        calls, share = segment.gave_up.get(k, (0, 0.0))
-        if share > 0.5 and calls % MULTI_INDEX_RETRY:
-            return "linear", (f"{share:.0%} of recent queries over these codes gave up on the "
-                              f"tables (retried every {MULTI_INDEX_RETRY} calls)")
-        return "multi_index", (f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}; a query gives "
-                               f"up after {self._budget(segment, num_queries):,} visits")
+        seen = segment.timings.get(_timing_key(k, num_queries), {})
+        tables, scan = seen.get("multi_index"), seen.get("linear")
+        if tables is None:
+            return "multi_index", (f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}: trying the "
+                                   f"tables (a query gives up after "
+                                   f"{self._budget(segment, num_queries):,} visits)")
+        if scan is None:
+            return "linear", "timing the scan once, to compare"
+        best, other = ("multi_index", "linear") if tables <= scan else ("linear", "multi_index")
+        calls = seen.get("calls", 0)
+        path = other if calls % MULTI_INDEX_RETRY == MULTI_INDEX_RETRY - 1 else best
+        return path, (f"measured {tables * 1e3:.3f} ms a query by the tables, {scan * 1e3:.3f} "
+                      f"ms by the scan" + (" (timing the slower again)" if path == other else ""))
 
     def _budget(self, segment, num_queries):
         """Table entries a query may visit: what scanning the segment costs it (none
@@ -213,7 +222,7 @@ class HammingIndex:
         for segment in self._segments:
             kk = min(k, segment.live)
             path, reason = self.plan(nq, segment, kk)
-            calls, share = segment.gave_up.get(kk, (0, 0.0))
+            started = time.perf_counter()
             if path == "multi_index":
                 tables = self._tables(segment)
                 d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
@@ -223,14 +232,13 @@ class HammingIndex:
                 if len(over):  # crowded tables: the scan answers these queries
                     ld, lp = self._linear_topk(segment, queries[over], kk)
                     d[over], p[over] = ld, lp
-                share = 0.75 * share + 0.25 * len(over) / nq
                 record.append({"path": path, "reason": reason, "codes": segment.live,
                                "visited": int(visited.sum()), "fallback_queries": len(over)})
             else:
                 d, p = self._linear_topk(segment, queries, kk)
                 record.append({"path": path, "reason": reason, "codes": segment.live})
             if self.mode == "auto":
-                segment.gave_up[kk] = (calls + 1, share)
+                _time(segment, _timing_key(kk, nq), path, (time.perf_counter() - started) / nq)
             parts_d.append(d)
             parts_order.append(p + base)
             parts_ids.append(segment.ids[p])
@@ -244,8 +252,9 @@ class HammingIndex:
                 np.take_along_axis(ids, best, 1).astype(np.int64))
 
     def _note(self, record):
+        """Keeps the record of the last search; logs it when a segment's path changes."""
         self.last_search = record
-        summary = tuple((r["path"], r["reason"]) for r in record)
+        summary = tuple((r["codes"], r["path"]) for r in record)
         if summary != self._logged_plan:
             self._logged_plan = summary
             logging.info("HammingIndex search: %s", "; ".join(
@@ -369,6 +378,18 @@ class HammingIndex:
         result = cls(bits or index.d)
         result.add(codes, ids)
         return result
+
+
+def _timing_key(k, num_queries):
+    return k, num_queries > SCAN_BATCH
+
+
+def _time(segment, key, path, seconds):
+    """Folds one call's seconds per query into the segment's moving average."""
+    seen = segment.timings.setdefault(key, {})
+    old = seen.get(path)
+    seen[path] = seconds if old is None else 0.75 * old + 0.25 * seconds
+    seen["calls"] = seen.get("calls", 0) + 1
 
 
 def _check_mode(mode):

@@ -16,7 +16,7 @@ class Segment:
             removed, bitorder="little")[: len(ids)].sum())
         self.tables = tables
         self.grouped = None
-        self.gave_up = {}  # k -> [calls, moving share of queries over budget]
+        self.timings = {}  # (k, batch) -> {path: moving seconds a query, "calls": n}
 
     @property
     def size(self):

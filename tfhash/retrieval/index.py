@@ -337,9 +337,9 @@ class HammingIndex:
     @classmethod
     def load(cls, path, mode="auto", mapped=True):
         """Reads an index written by `save` (or by tfhash before the multi-index
-        format); `mapped=True` memory-maps the file instead of reading it (told to
-        expect random reads, so a multi-index query faults in only the pages it
-        touches, without read-ahead). A damaged file is a clear ValueError."""
+        format); `mapped=True` memory-maps the file instead of reading it, so a
+        multi-index query faults in only the pages it touches. A damaged file is a
+        clear ValueError."""
         bits, next_id, segments = index_file.read(path, mapped)
         index = cls(bits, mode)
         index._segments = [segment_lib.Segment(*parts) for parts in segments]

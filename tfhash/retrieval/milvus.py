@@ -99,14 +99,7 @@ class MilvusIndex:
     def update(self, packed, ids, paths=None):
         """Replaces the codes (and paths) of these ids, inserting the ids not present
         (Milvus upsert; as HammingIndex.update)."""
-        packed = codes_lib.as_packed_numpy(packed, "codes")
-        ids = np.asarray(ids)
-        if ids.shape != (packed.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"ids must be {packed.shape[0]} integers, got {ids.dtype} {ids.shape}")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("update takes each id once")
-        if packed.shape[1] != self.num_bytes:
-            raise ValueError(f"{self.bits}-bit codes have {self.num_bytes} bytes, got {packed.shape[1]}")
+        packed, ids = codes_lib.checked_update(packed, ids, self.bits)
         paths = [""] * len(ids) if paths is None else [str(p) for p in paths]
         rows = [{"id": int(i), "code": code.tobytes(), "path": p}
                 for i, code, p in zip(ids, packed, paths)]

@@ -23,6 +23,11 @@ def small_cnn_budget(config):
     config.model.backbone = "small_cnn"
     config.model.widths = (32, 64, 128)
     config.model.convs_per_stage = 2
+    return _training_budget(config)
+
+
+def _training_budget(config):
+    """30 epochs, batch 64, Adam 1e-3 with cosine decay: both settings' budget."""
     config.train.epochs = 30
     config.train.batch_size = 64
     config.train.optimizer = "adam"
@@ -44,12 +49,7 @@ def pretrained_setting(config):
     config.model.train_from = "head"
     config.data.image_size = 224
     config.data.augment = True
-    config.train.epochs = 30
-    config.train.batch_size = 64
-    config.train.optimizer = "adam"
-    config.train.learning_rate = 1e-3
-    config.train.lr_schedule = "cosine"
-    return config
+    return _training_budget(config)
 
 
 def dcmh_mat_setting(folder, files, num_query, num_train):

@@ -12,8 +12,9 @@ class Segment:
     def __init__(self, codes, ids, removed=None, tables=None):
         self.codes, self.ids = codes, ids
         self.removed = removed  # bit-packed (little) marks, or None: nothing removed
-        self.num_removed = 0 if removed is None else int(np.unpackbits(
-            removed, bitorder="little")[: len(ids)].sum())
+        self._live = None if removed is None else ~np.unpackbits(
+            removed, bitorder="little")[: len(ids)].astype(bool)
+        self.num_removed = 0 if removed is None else int(len(ids) - self._live.sum())
         self.tables = tables
         self.grouped = None
         self.timings = {}  # (k, batch) -> {path: moving seconds a query, "calls": n}
@@ -27,17 +28,18 @@ class Segment:
         return self.size - self.num_removed
 
     def live_mask(self):
-        if self.removed is None:
+        """bool [size]: True for codes not removed (kept beside the packed marks, so a
+        search over a segment with removals does not unpack them again)."""
+        if self._live is None:
             return np.ones(self.size, bool)
-        return ~np.unpackbits(self.removed, bitorder="little")[: self.size].astype(bool)
+        return self._live
 
     def mark(self, positions):
-        if self.removed is None:
-            self.removed = np.zeros(-(-self.size // 8), np.uint8)
-        bits = np.unpackbits(self.removed, bitorder="little")[: self.size]
-        bits[positions] = 1
-        self.removed = np.packbits(bits, bitorder="little")
-        self.num_removed = int(bits.sum())
+        if self._live is None:
+            self._live = np.ones(self.size, bool)
+        self._live[positions] = False
+        self.removed = np.packbits(~self._live, bitorder="little")
+        self.num_removed = int(self.size - self._live.sum())
 
     def compacted(self):
         keep = self.live_mask()

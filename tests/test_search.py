@@ -165,11 +165,18 @@ def milvus_uri(tmp_path):
 
 
 def test_milvus_index_matches_hamming_index(milvus_uri, rng):
+    matches_hamming_index(milvus_uri, rng)
+
+
+def matches_hamming_index(milvus_uri, rng, collection="codes"):
+    """MilvusIndex at `milvus_uri` (Milvus Lite or a server) against HammingIndex:
+    search, range search, paths, remove, update, length, a reopened index, and the
+    dimension check. Used by tests/test_milvus_server.py too."""
     from tfhash.retrieval.milvus import MilvusIndex
 
     codes = rng.integers(0, 4, size=(300, 4), dtype=np.uint8)  # 32 bits, many ties
     ids = np.arange(1000, 1300)
-    milvus_index = MilvusIndex(milvus_uri, "codes", 32)
+    milvus_index = MilvusIndex(milvus_uri, collection, 32)
     milvus_index.add(codes, ids, [f"item{i}" for i in ids])
     reference = retrieval.HammingIndex(32)
     reference.add(codes, ids)
@@ -198,8 +205,20 @@ def test_milvus_index_matches_hamming_index(milvus_uri, rng):
     assert set(i_u[0].tolist()) == {1100, 5000} and d_u[0].tolist() == [0, 0]
     assert milvus_index.paths([1100, 5000]) == ["moved", "new"]
     assert len(milvus_index) == 300 - 3 + 1
+    # reopened (a new client): the same rows, the same answers as HammingIndex after
+    # the same removals and updates
+    reference.remove(i_m[0][:3])
+    reference.update(queries[:1].repeat(2, 0), [1100, 5000])
+    reopened = MilvusIndex(milvus_uri, collection, 32)
+    assert len(reopened) == len(reference) == 298
+    d_o, i_o = reopened.search(queries, 5)
+    d_r, i_r = reference.search(queries, 5)
+    np.testing.assert_array_equal(d_o, d_r)
+    for row in range(5):  # ids equal below the 5th distance (ties at it in any order)
+        np.testing.assert_array_equal(i_o[row][d_o[row] < d_r[row, -1]],
+                                      i_r[row][d_r[row] < d_r[row, -1]])
     with pytest.raises(ValueError, match="holds codes of 32 dimensions, not 64"):
-        MilvusIndex(milvus_uri, "codes", 64)
+        MilvusIndex(milvus_uri, collection, 64)
 
 
 def test_index_and_search_with_milvus_and_client_search(trained, milvus_uri):

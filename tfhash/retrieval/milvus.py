@@ -22,6 +22,9 @@ from tfhash.retrieval import codes as codes_lib
 
 INDEX_TYPES = ("BIN_FLAT", "BIN_IVF_FLAT")
 MAX_RESULTS = 16384  # Milvus's largest `limit`
+# Every read sees every write before it (a server's default, "Bounded", may not see
+# the last second's inserts and deletes; Milvus Lite is strong anyway)
+CONSISTENCY = "Strong"
 
 
 def _client(uri, token=None):
@@ -73,14 +76,18 @@ class MilvusIndex:
             extra = {"nlist": self.nlist} if index_type == "BIN_IVF_FLAT" else {}
             params.add_index(field_name="code", index_type=index_type, metric_type="HAMMING",
                              params=extra)
-            self._client.create_collection(collection, schema=schema, index_params=params)
+            self._client.create_collection(collection, schema=schema, index_params=params,
+                                           consistency_level=CONSISTENCY)
 
     def description(self):
         return self._client.describe_collection(self.collection).get("description", "")
 
     def __len__(self):
-        stats = self._client.get_collection_stats(self.collection)
-        return int(stats.get("row_count", 0))
+        # count(*) sees every insert and delete so far; the collection's statistics
+        # count flushed segments only (a server's fresh inserts are not there yet)
+        rows = self._client.query(self.collection, filter="", output_fields=["count(*)"],
+                                  consistency_level=CONSISTENCY)
+        return int(rows[0]["count(*)"]) if rows else 0
 
     def add(self, packed, ids, paths=None):
         """Inserts codes with their int64 ids (and paths or keys)."""
@@ -122,7 +129,7 @@ class MilvusIndex:
             params["params"]["nprobe"] = self.nprobe
         return self._client.search(self.collection, data=self._queries(queries), limit=limit,
                                    anns_field="code", search_params=params,
-                                   output_fields=["path"])
+                                   output_fields=["path"], consistency_level=CONSISTENCY)
 
     def search(self, queries, k):
         """`(distances int32, ids int64)`, `[nq, min(k, len)]`, nearest first (ties by id)."""
@@ -155,7 +162,8 @@ class MilvusIndex:
     def keys(self):
         """Every stored path or key (what tfhash-index has done already)."""
         iterator = self._client.query_iterator(self.collection, batch_size=10000,
-                                               output_fields=["path"], filter="id >= 0")
+                                               output_fields=["path"], filter="id >= 0",
+                                               consistency_level=CONSISTENCY)
         found = set()
         while True:
             rows = iterator.next()
@@ -167,7 +175,8 @@ class MilvusIndex:
     def next_id(self):
         """1 + the largest id (0 for an empty collection)."""
         iterator = self._client.query_iterator(self.collection, batch_size=10000,
-                                               output_fields=["id"], filter="id >= 0")
+                                               output_fields=["id"], filter="id >= 0",
+                                               consistency_level=CONSISTENCY)
         largest = -1
         while True:
             rows = iterator.next()
@@ -179,6 +188,7 @@ class MilvusIndex:
     def paths(self, ids):
         """The stored path or key of each id."""
         ids = [int(i) for i in np.asarray(ids).ravel()]
-        rows = self._client.get(self.collection, ids=ids, output_fields=["path"])
+        rows = self._client.get(self.collection, ids=ids, output_fields=["path"],
+                                consistency_level=CONSISTENCY)
         found = {int(r["id"]): r["path"] for r in rows}
         return [found.get(i) for i in ids]

@@ -232,6 +232,15 @@ def get_config():
     config.hashgan.squared = False  # squared distances in the triplets
     config.hashgan.adversarial = True  # False: the triplet-only ablation
     config.hashgan.adversarial_bound = 0.0  # the attention's hinge; 0 means 2 * eps
+    config.hashgan.adversarial_weight = 1.0  # the adversarial loss's weight in the hash step
+    # the share of image cells and text features each mask keeps (0: those above
+    # uniform, the paper's threshold, which kept 11% of the cells and 0.7% of the text
+    # features on the demo and collapsed its codes); chosen on the demo's validation
+    # draw (docs/hashgan.md)
+    config.hashgan.attended_share = 0.9
+    # False: the attention is fixed in the hash step, its masks constants there (True:
+    # the straight-through gradient reaches the features through them, as before)
+    config.hashgan.hash_step_mask_gradient = False
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

@@ -48,6 +48,51 @@ def test_straight_through_mask_is_hard_forward_and_soft_backward():
     np.testing.assert_allclose(tape.gradient(weighted, p).numpy(), [[4.0, 8.0, 12.0, 16.0]])
 
 
+@pytest.mark.parametrize("share", [0.25, 0.5, 0.9, 1.0])
+def test_share_mask_keeps_the_largest_entries(rng, share):
+    p = tf.nn.softmax(rng.normal(size=(5, 20)).astype(np.float32) * 3, axis=-1)
+    p = tf.concat([p, tf.fill([1, 20], 0.05)], axis=0)  # a row of ties: every entry kept
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        mask = straight_through_threshold(p, 20, share)
+        weighted = tf.reduce_sum(mask * tf.range(20, dtype=tf.float32))
+    keep = max(1, round(share * 20))
+    expected = np.zeros((6, 20), np.float32)
+    for row, values in enumerate(p.numpy()):
+        expected[row, values >= np.sort(values)[::-1][keep - 1]] = 1
+    np.testing.assert_array_equal(mask.numpy(), expected)
+    assert (mask.numpy()[:5].sum(axis=1) == keep).all() and mask.numpy()[5].sum() == 20
+    # the same straight-through slope as the threshold at uniform: d/dp = w * 20
+    np.testing.assert_allclose(tape.gradient(weighted, p).numpy(),
+                               np.tile(np.arange(20, dtype=np.float32) * 20, (6, 1)))
+
+
+@pytest.mark.parametrize("share", [0.0, 0.9])
+def test_hash_step_masks_are_constants_unless_asked(rng, share):
+    """With mask_gradient False no gradient of the hash step's codes reaches the
+    attention (the masks are its only path there); with True the straight-through
+    gradient does. attended_share sets how much of each item the masks keep."""
+    batch = batch_of(rng)
+    for mask_gradient in (False, True):
+        model = make("hashgan", attended_share=share, mask_gradient=mask_gradient)
+        attention = model.networks()["attention"]
+        with tf.GradientTape() as tape:
+            image = model.image_branches(batch["image"], True, fixed_attention=not mask_gradient)
+            text = model.text_branches(batch["text"], True, fixed_attention=not mask_gradient)
+            total = tf.reduce_sum(image["attended"] ** 2) + tf.reduce_sum(text["attended"] ** 2)
+        grads = tape.gradient(total, attention)
+        reached = [g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads]
+        assert any(reached) == mask_gradient, (mask_gradient, reached)
+        if share:
+            cells = image["mask"].shape[1] * image["mask"].shape[2]
+            np.testing.assert_array_equal(
+                tf.reduce_sum(image["mask"], axis=[1, 2, 3]).numpy(), round(share * cells))
+            np.testing.assert_array_equal(tf.reduce_sum(text["mask"], axis=1).numpy(),
+                                          round(share * 16))
+    with pytest.raises(ValueError, match="attended_share must be in"):
+        make("hashgan", attended_share=1.5)
+
+
 def test_distance_triplets_match_brute_force(rng):
     a = rng.normal(size=(3, 5)).astype(np.float32)
     b = rng.normal(size=(6, 5)).astype(np.float32)

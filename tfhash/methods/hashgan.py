@@ -12,7 +12,10 @@ from tfhash.methods import checks, common, registry
              "be a list of positive integers"),
             ("hashgan.triplet_margin", *checks.NON_NEGATIVE),
             ("hashgan.squared", *checks.BOOLEAN), ("hashgan.adversarial", *checks.BOOLEAN),
-            ("hashgan.adversarial_bound", *checks.NON_NEGATIVE)),
+            ("hashgan.adversarial_bound", *checks.NON_NEGATIVE),
+            ("hashgan.adversarial_weight", *checks.NON_NEGATIVE),
+            ("hashgan.attended_share", *checks.SHARE),
+            ("hashgan.hash_step_mask_gradient", *checks.BOOLEAN)),
     reads=("hashgan",))
 def build(config, spec):
     section = config.hashgan
@@ -22,4 +25,7 @@ def build(config, spec):
                           image_widths=tuple(section.image_widths),
                           triplet_margin=section.triplet_margin, squared=section.squared,
                           adversarial=section.adversarial,
-                          adversarial_bound=section.adversarial_bound)
+                          adversarial_bound=section.adversarial_bound,
+                          adversarial_weight=section.adversarial_weight,
+                          attended_share=section.attended_share,
+                          mask_gradient=section.hash_step_mask_gradient)

@@ -148,4 +148,9 @@ def migrate_flat(flat):
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
         flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch
+    if method == "hashgan":  # runs from before these switches: the paper's threshold,
+        # the straight-through gradient in the hash step, weight 1
+        flat.setdefault("hashgan.adversarial_weight", 1.0)
+        flat.setdefault("hashgan.attended_share", 0.0)
+        flat.setdefault("hashgan.hash_step_mask_gradient", True)
     return flat

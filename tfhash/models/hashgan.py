@@ -45,6 +45,17 @@ class HashGAN(base.HashingModel):
       adversarial_bound: the attention stops pushing once the adversarial loss is
         this large; 0 means 2 * eps, about what it is for codes that carry no
         similarity (each of its two triplet terms is then about eps).
+      adversarial_weight: the adversarial loss's weight in the hash step (the
+        paper: 1).
+      attended_share: 0 thresholds the attention at uniform (the paper's `1/(h*w)`
+        and `1/d`); in (0, 1] each mask keeps that share of the positions and of the
+        text features, the highest-scoring ones (see the method's defaults).
+      mask_gradient: in the hash step the straight-through gradient flows through the
+        masks into the features (True, what earlier tfhash did), or the masks are
+        held as constants (False: the attention is fixed in that step, as the
+        paper's schedule says). The argument defaults keep models saved before
+        these switches as they were; configs/default.py sets the method's
+        defaults.
 
     Reference: Zhang, Lai, Feng et al., "Attention-aware Deep Adversarial Hashing for
     Cross-Modal Retrieval", ECCV 2018 (arXiv 1711.09347). The schedule's hinge and
@@ -55,21 +66,29 @@ class HashGAN(base.HashingModel):
 
     def __init__(self, backbone, bits, num_classes, text_dim, text_widths=(512, 512),
                  image_widths=(512, 512), triplet_margin=0.0, squared=False, adversarial=True,
-                 adversarial_bound=0.0, **kwargs):
+                 adversarial_bound=0.0, adversarial_weight=1.0, attended_share=0.0, mask_gradient=True,
+                 **kwargs):
         super().__init__(bits, **kwargs)
         self.backbone = backbone
         for name, value in (("triplet_margin", triplet_margin),
-                            ("adversarial_bound", adversarial_bound)):
+                            ("adversarial_bound", adversarial_bound),
+                            ("adversarial_weight", adversarial_weight)):
             if float(value) < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
+        if not 0.0 <= float(attended_share) <= 1.0:
+            raise ValueError(f"attended_share must be in [0, 1] (0: above uniform), got "
+                             f"{attended_share}")
         self.num_classes, self.text_dim = int(num_classes), int(text_dim)
         self.text_widths = tuple(int(w) for w in text_widths)
         self.image_widths = tuple(int(w) for w in image_widths)
         self.triplet_margin, self.squared = float(triplet_margin), bool(squared)
         self.adversarial, self.adversarial_bound = bool(adversarial), float(adversarial_bound)
+        self.adversarial_weight = float(adversarial_weight)
+        self.attended_share = float(attended_share)
+        self.mask_gradient = bool(mask_gradient)
         self.text_features = TextMLP(self.text_widths, name="text_features")
-        self.image_attention = HardSpatialMask(name="image_attention")
-        self.text_attention = HardFeatureMask(name="text_attention")
+        self.image_attention = HardSpatialMask(self.attended_share, name="image_attention")
+        self.text_attention = HardFeatureMask(self.attended_share, name="text_attention")
         self.image_hash = keras.Sequential(
             [keras.layers.Dense(w, activation="relu") for w in self.image_widths]
             + [keras.layers.Dense(self.bits, activation="tanh")], name="image_hash")
@@ -95,8 +114,9 @@ class HashGAN(base.HashingModel):
         hashing = [v for v in self.trainable_variables if id(v) not in owned]
         return {"hash": hashing, "attention": attention}
 
-    def image_branches(self, images, training=False):
-        """`{"attended", "unattended", "mask", "probabilities"}` of float images."""
+    def image_branches(self, images, training=False, fixed_attention=False):
+        """`{"attended", "unattended", "mask", "probabilities"}` of float images; with
+        `fixed_attention` no gradient flows through the mask (the hash step's)."""
         feature_map = self.backbone(images, training=training)["feature_map"]
         if not self.adversarial:
             pooled = tf.reduce_mean(feature_map, axis=[1, 2])
@@ -104,6 +124,8 @@ class HashGAN(base.HashingModel):
             return {"attended": codes, "unattended": codes}
         masks = self.image_attention(feature_map)
         mask = masks["mask"]  # (batch, h, w, 1), hard forward, straight-through backward
+        if fixed_attention:
+            mask = tf.stop_gradient(mask)
 
         def masked_mean(weights):
             total = tf.reduce_sum(weights, axis=[1, 2])  # (batch, 1)
@@ -113,13 +135,16 @@ class HashGAN(base.HashingModel):
                 "unattended": self.image_hash(masked_mean(1.0 - mask), training=training),
                 "mask": mask, "probabilities": masks["probabilities"]}
 
-    def text_branches(self, text, training=False):
-        """`{"attended", "unattended", "mask"}` of bag-of-words texts."""
+    def text_branches(self, text, training=False, fixed_attention=False):
+        """`{"attended", "unattended", "mask"}` of bag-of-words texts (`fixed_attention`
+        as for `image_branches`)."""
         features = self.text_features(tf.cast(text, tf.float32))
         if not self.adversarial:
             codes = self.text_hash(features)
             return {"attended": codes, "unattended": codes}
         mask = self.text_attention(features)["mask"]
+        if fixed_attention:
+            mask = tf.stop_gradient(mask)
         return {"attended": self.text_hash(features * mask),
                 "unattended": self.text_hash(features * (1.0 - mask)), "mask": mask}
 
@@ -174,15 +199,25 @@ class HashGAN(base.HashingModel):
         return retrieval, adversarial
 
     def hash_step(self, batch):
-        """Step 1: the attention held fixed, features and hashing minimise retrieval +
-        adversarial; returns the logs."""
+        """Step 1: the attention's weights held fixed, features and hashing minimise
+        retrieval + adversarial_weight * adversarial; with `mask_gradient` False the
+        masks are constants here too (no straight-through gradient reaches the
+        features through them); returns the logs."""
         with tf.GradientTape() as tape:
-            image = self.image_branches(batch["image"], training=True)
-            text = self.text_branches(batch["text"], training=True)
+            fixed = not self.mask_gradient
+            image = self.image_branches(batch["image"], training=True, fixed_attention=fixed)
+            text = self.text_branches(batch["text"], training=True, fixed_attention=fixed)
             retrieval, adversarial = self._objectives(image, text, batch["label"])
-            loss = retrieval + adversarial
+            loss = retrieval + self.adversarial_weight * adversarial
         self.optimize("hash", tape, loss)
-        return {"loss": loss, "retrieval_loss": retrieval, "adversarial_loss": adversarial}
+        logs = {"loss": loss, "retrieval_loss": retrieval, "adversarial_loss": adversarial}
+        if self.adversarial:  # the attended shares: how much of each item the codes see
+            # (this replica's share of the global batch's mean: the shares sum to it)
+            size = replicas.global_size(batch["label"])
+            for name, mask in (("image_attended", image["mask"]), ("text_attended", text["mask"])):
+                per_item = tf.reduce_mean(tf.reshape(mask, [tf.shape(mask)[0], -1]), axis=1)
+                logs[name] = tf.reduce_sum(per_item) / size
+        return logs
 
     def attention_step(self, batch):
         """Step 2: features and hashing held fixed (inference mode, not updated), the
@@ -212,7 +247,9 @@ class HashGAN(base.HashingModel):
                       num_classes=self.num_classes, text_dim=self.text_dim,
                       text_widths=list(self.text_widths), image_widths=list(self.image_widths),
                       triplet_margin=self.triplet_margin, squared=self.squared,
-                      adversarial=self.adversarial, adversarial_bound=self.adversarial_bound)
+                      adversarial=self.adversarial, adversarial_bound=self.adversarial_bound,
+                      adversarial_weight=self.adversarial_weight,
+                      attended_share=self.attended_share, mask_gradient=self.mask_gradient)
         return config
 
     @classmethod

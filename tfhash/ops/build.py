@@ -124,7 +124,7 @@ def _compile_cuda(folder, verbose):
     return obj, [f"-L{lib}", f"-Wl,-rpath,{lib}", "-lcudart"]
 
 
-def _compile_sources(compiler, cflags, defines, folder, verbose):
+def _compile_sources(compiler, cflags, defines, folder, verbose, prefix=()):
     """Every source to an object file, in parallel, each with its own instruction-set
     flags; returns the object paths (removed again if any compile fails)."""
     include = f"-I{os.path.join(HERE, 'cc', 'kernels')}"
@@ -132,7 +132,7 @@ def _compile_sources(compiler, cflags, defines, folder, verbose):
     for source, isa_flags in SOURCES.items():
         fd, obj = tempfile.mkstemp(prefix=".obj-", suffix=".o", dir=folder)
         os.close(fd)
-        command = [compiler, *OPTIMISE, *isa_flags, *cflags, *defines, include, "-c",
+        command = [*prefix, compiler, *OPTIMISE, *isa_flags, *cflags, *defines, include, "-c",
                    os.path.join(HERE, source), "-o", obj]
         if verbose:
             print(" ".join(command), flush=True)
@@ -156,11 +156,14 @@ def _compile_sources(compiler, cflags, defines, folder, verbose):
     return objects
 
 
-def build(force=False, verbose=False, cuda=None):
+def build(force=False, verbose=False, cuda=None, background=False):
     """Builds (or finds in the cache) the op library; returns its path.
 
-    `cuda`: also build the CUDA kernels (default: `want_cuda()`).
+    `cuda`: also build the CUDA kernels (default: `want_cuda()`). `background`: the
+    compilers run at a lower priority (`nice -n 10`), so that training beside them
+    keeps the cores it uses.
     """
+    prefix = ("nice", "-n", "10") if background and shutil.which("nice") else ()
     cuda = want_cuda() if cuda is None else cuda
     folder = build_dir(cuda)
     library = os.path.join(folder, LIBRARY)
@@ -180,8 +183,8 @@ def build(force=False, verbose=False, cuda=None):
             if cuda:
                 obj, link = _compile_cuda(folder, verbose)
                 defines, extra, objects = ["-DGOOGLE_CUDA=1"], link, [obj]
-            objects += _compile_sources(compiler, cflags, defines, folder, verbose)
-            command = [compiler, "-shared", *OPTIMISE, *objects, "-o", tmp, *lflags, *extra]
+            objects += _compile_sources(compiler, cflags, defines, folder, verbose, prefix)
+            command = [*prefix, compiler, "-shared", *OPTIMISE, *objects, "-o", tmp, *lflags, *extra]
             if verbose:
                 print(" ".join(command), flush=True)
             try:
@@ -197,7 +200,7 @@ def build(force=False, verbose=False, cuda=None):
             for obj in objects:
                 if os.path.exists(obj):
                     os.unlink(obj)
-        info = {"tensorflow": version, "compiler": compiler, "command": command,
+        info = {"tensorflow": version, "compiler": compiler, "command": command[len(prefix):],
                 "isa_paths": list(ISA_PATHS), "cuda": bool(cuda)}
         atomic.write_json(os.path.join(folder, "build.json"), info, indent=1)
         os.replace(tmp, library)

@@ -40,6 +40,10 @@ def main(argv):
     import tensorflow as tf
 
     from tfhash.training import loop, reporting
+    from tfhash import ops
+
+    if strategy_lib.is_chief(strategy):  # the chief evaluates: the op is ready by then
+        ops.build_in_background()
 
     try:
         with cli.one_line_errors(PROGRAM, ValueError, OSError, loop.TrainingDiverged,

@@ -11,7 +11,7 @@ Normalisation per backbone happens inside the model.
 import numpy as np
 import tensorflow as tf
 
-from tfhash.data import preprocess
+from tfhash.data import preprocess, tuning
 
 
 def augment(image, seed, size):
@@ -42,7 +42,7 @@ def _with_meta(source, indices, size, modalities=("image", "text")):
         return tf.data.Dataset.zip((source.images(indices), meta)).map(
             lambda image, m: dict(m, image=image))
     images = source.images(indices).map(
-        lambda image: preprocess.resize(image, size), num_parallel_calls=tf.data.AUTOTUNE
+        lambda image: preprocess.resize(image, size), num_parallel_calls=tuning.PARALLEL_CALLS
     )
     return tf.data.Dataset.zip((images, meta)).map(lambda image, m: dict(m, image=image))
 
@@ -83,7 +83,7 @@ class TrainData:
 
     def epoch(self, epoch):
         """Batches of epoch `epoch`: the same order and augmentation on every run."""
-        return self._batches(epoch).prefetch(tf.data.AUTOTUNE)
+        return tuning.fixed(self._batches(epoch).prefetch(tuning.PREFETCH))
 
     def stream(self, first_epoch, epochs):
         """The batches of epochs `first_epoch` .. `epochs - 1` back to back, each epoch
@@ -96,7 +96,7 @@ class TrainData:
         while len(parts) > 1:  # a balanced tree: any batch passes few concatenations
             parts = [a.concatenate(b) for a, b in zip(parts[::2], parts[1::2])] + (
                 [parts[-1]] if len(parts) % 2 else [])
-        return parts[0].prefetch(tf.data.AUTOTUNE)
+        return tuning.fixed(parts[0].prefetch(tuning.PREFETCH))
 
     def _batches(self, epoch):
         size, seed = self.image_size, self.seed
@@ -115,7 +115,7 @@ class TrainData:
 
         return (
             self._base.shuffle(self.size, seed=seed * 7919 + epoch, reshuffle_each_iteration=False)
-            .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+            .map(prepare, num_parallel_calls=tuning.PARALLEL_CALLS)
             .batch(self.batch_size, drop_remainder=True)
         )
 
@@ -128,10 +128,10 @@ class TrainData:
 def eval_dataset(source, indices, image_size, batch_size, modalities=("image", "text")):
     """Query or database items in order, no augmentation, uint8 images; only the
     `modalities` asked for are read (a text-only pass decodes no image)."""
-    return (
+    return tuning.fixed(
         _with_meta(source, indices, image_size, modalities)
         .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(tuning.PREFETCH)
     )
 
 

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfhash.data import preprocess
+from tfhash.data import preprocess, tuning
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -126,7 +126,7 @@ class FileSource(Source):
     def images(self, indices):
         paths = tf.constant([str(p) for p in self.paths[np.asarray(indices, np.int64)]])
         return tf.data.Dataset.from_tensor_slices(paths).map(
-            preprocess.read_file, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            preprocess.read_file, num_parallel_calls=tuning.PARALLEL_CALLS, deterministic=True
         )
 
     def describe(self, index):
@@ -139,7 +139,7 @@ class FileSource(Source):
         readable = (
             tf.data.Dataset.from_tensor_slices((indices, paths))
             .map(lambda i, p: (i, tf.shape(preprocess.read_file(p))),
-                 num_parallel_calls=tf.data.AUTOTUNE)
+                 num_parallel_calls=tuning.PARALLEL_CALLS)
             .ignore_errors()
             .map(lambda i, shape: i)
             .batch(4096)

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfhash.data import preprocess, sources
+from tfhash.data import preprocess, sources, tuning
 
 
 class TfdsSource(sources.Source):
@@ -39,7 +39,7 @@ class TfdsSource(sources.Source):
             .filter(lambda i, ex: wanted[i])
             .map(
                 lambda i, ex: preprocess.decode(ex[key]),
-                num_parallel_calls=tf.data.AUTOTUNE,
+                num_parallel_calls=tuning.PARALLEL_CALLS,
             )
         )
 

@@ -29,7 +29,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfhash import atomic
-from tfhash.data import preprocess
+from tfhash.data import preprocess, tuning
 
 FORMAT = "tfhash.trunk-cache/1"
 PROGRESS_SECONDS = 10.0
@@ -140,7 +140,7 @@ class TrunkCache:
             if flip:
                 images = images.map(tf.image.flip_left_right)
             row = begin
-            for batch in images.batch(batch_size).prefetch(2):
+            for batch in tuning.fixed(images.batch(batch_size).prefetch(tuning.PREFETCH)):
                 maps = trunk(batch).numpy()
                 stored[row:row + len(maps)] = maps.astype(np.float16)
                 row += len(maps)

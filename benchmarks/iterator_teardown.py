@@ -5,7 +5,10 @@ showed between its last epoch and its evaluation.
   python benchmarks/iterator_teardown.py [--seconds=45]
 
 Each mode runs in its own process: `range -> map -> batch(8) -> prefetch`, one
-batch every 10 ms for --seconds, then the iterator is deleted and timed.
+batch every 10 ms for --seconds, then the iterator is deleted and timed. The
+"distributed" modes put the fixed pipeline through MirroredStrategy's
+`experimental_distribute_dataset`, which turns autotuning on again unless its options
+say otherwise.
 """
 
 import argparse
@@ -25,7 +28,14 @@ if mode == "autotuned":
 else:
     ds = tf.data.Dataset.range(10**9).map(lambda x: x * 2, num_parallel_calls=tuning.PARALLEL_CALLS)
     ds = tuning.fixed(ds.batch(8).prefetch(tuning.PREFETCH))
-iterator = iter(ds)
+if mode.startswith("distributed"):  # as tfhash.training.loop._batches makes it
+    options = tf.data.Options()
+    if mode == "distributed, autotuning off":
+        options.autotune.enabled = False
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    iterator = iter(strategy.experimental_distribute_dataset(ds.with_options(options)))
+else:
+    iterator = iter(ds)
 start = time.time()
 while time.time() - start < seconds:
     next(iterator)
@@ -42,7 +52,7 @@ def main():
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for mode in ("autotuned", "fixed"):
+    for mode in ("autotuned", "fixed", "distributed", "distributed, autotuning off"):
         start = time.time()
         out = subprocess.run([sys.executable, "-c", CHILD, mode, str(args.seconds)],
                              capture_output=True, text=True, env=env)

@@ -5,7 +5,9 @@ grows towards a minute, and deleting an iterator waits for that thread: measured
 with TensorFlow 2.21 on 2 cores of an AMD EPYC (`python
 benchmarks/iterator_teardown.py`, twice), an autotuned `range -> map -> batch ->
 prefetch` iterator that ran for 45 s took 36.90 s to delete, one with autotuning off
-0.00 s.
+0.00 s; the same pipeline through MirroredStrategy's `experimental_distribute_dataset`
+36.91 s unless the distributed dataset's own options turn autotuning off too
+(`tfhash.training.loop._batches` does), 0.01 s then.
 That wait was the silent pause between the last epoch and the evaluation of a run
 (issue 28: 41 s seen on a fresh clone, 29 s reproduced here), and it would follow
 every long encoding pass. With the parallelism fixed at the CPU count and two

@@ -84,6 +84,9 @@ def _batches(strategy, train_data, first_epoch, epochs):
     global batch."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # the distributed dataset is autotuned again unless told: deleting its iterator at
+    # the end of the run then waited for the tuning thread (tfhash.data.tuning)
+    options.autotune.enabled = False
     return iter(strategy.experimental_distribute_dataset(
         train_data.stream(first_epoch, epochs).with_options(options)))
 

@@ -13,7 +13,7 @@ That wait was the silent pause between the last epoch and the evaluation of a ru
 every long encoding pass. With the parallelism fixed at the CPU count and two
 batches prefetched, the same map ran as fast as autotuned (0.34 s and 0.33 s
 against 0.35 s and 0.33 s for 4,000 resizes of 64 px images to 96 px, two runs
-each; tests/test_data.py checks the teardown).
+each; tests/test_data.py checks the pipelines' options).
 """
 
 import os

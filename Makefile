@@ -1,7 +1,7 @@
 .PHONY: venv demo test bench bench-flowers17 dsah-probe metrics-speed
 
 venv:
-	python3 -m venv .venv && .venv/bin/pip install -e ".[test,faiss,serving,milvus,milvus-server,pretrained]"
+	python3 -m venv .venv && .venv/bin/pip install -e ".[test,faiss,serving,milvus,milvus-server,beam,pretrained]"
 
 demo: venv
 	.venv/bin/tfhash-train --config=configs/demo.py --workdir=runs/demo

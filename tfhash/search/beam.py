@@ -31,11 +31,12 @@ protobuf < 7, pillow < 13 and pyarrow < 26, which TensorFlow accepts).
 """
 
 import argparse
-import glob
 import hashlib
+import io
 import json
 import os
 import sys
+import uuid
 
 import numpy as np
 
@@ -87,19 +88,32 @@ def list_items(images):
     return sorted((m.path, m.path) for m in matched)
 
 
+def _matching(output, prefix, suffix):
+    from apache_beam.io.filesystems import FileSystems
+
+    pattern = FileSystems.join(output, prefix + "*" + suffix)
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
+def _read(path):
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return f.read()
+
+
 def read_shards(output):
-    """`(codes uint8 [n, bytes], ids int64 [n], keys [n])` of every shard in `output`
-    (sorted by id), and the unreadable keys."""
+    """`(codes uint8 [n, bytes], ids int64 [n], keys [n], unreadable keys)` of every
+    shard in `output` (a local or Beam file system directory), sorted by id."""
     codes, ids, keys = [], [], []
-    for path in sorted(glob.glob(os.path.join(output, SHARD_PREFIX + "*.npz"))):
-        with np.load(path, allow_pickle=False) as shard:
+    for path in _matching(output, SHARD_PREFIX, ".npz"):
+        with np.load(io.BytesIO(_read(path)), allow_pickle=False) as shard:
             codes.append(shard["codes"])
             ids.append(shard["ids"])
             keys += shard["keys"].tolist()
     unreadable = []
-    for path in sorted(glob.glob(os.path.join(output, UNREADABLE_PREFIX + "*.txt"))):
-        with open(path) as f:
-            unreadable += [line.rstrip("\n") for line in f if line.strip()]
+    for path in _matching(output, UNREADABLE_PREFIX, ".txt"):
+        unreadable += [line for line in _read(path).decode("utf-8").splitlines() if line.strip()]
     if not codes:
         return np.zeros((0, 0), np.uint8), np.zeros(0, np.int64), [], unreadable
     ids = np.concatenate(ids)
@@ -111,20 +125,23 @@ def _digest(keys):
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:20]
 
 
-def _save_npz(path, **arrays):
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+def _npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
-def _save_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
+def _write_once(path, data):
+    """Writes `data` to `path` (any Beam file system) through a temporary name and a
+    rename, unless `path` is there already (a retried bundle, a rerun)."""
+    from apache_beam.io.filesystems import FileSystems
 
-
-def _write_atomic(path, write):
-    tmp = f"{path}.partial-{os.getpid()}"
-    write(tmp)
-    os.replace(tmp, path)
+    if FileSystems.exists(path):
+        return
+    tmp = f"{path}.partial-{uuid.uuid4().hex}"
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    FileSystems.rename([tmp], [path])
 
 
 def build(pipeline, export, items, output, batch_size=64, milvus=None):
@@ -185,10 +202,10 @@ def build(pipeline, export, items, output, batch_size=64, milvus=None):
             keys = [k for k, _ in batch]
             codes = np.stack([c for _, c in batch]).astype(np.uint8)
             ids = np.array([item_id(k) for k in keys], np.int64)
-            path = os.path.join(output, f"{SHARD_PREFIX}{_digest(keys)}.npz")
-            if not os.path.exists(path):
-                _write_atomic(path, lambda tmp: _save_npz(
-                    tmp, codes=codes, ids=ids, keys=np.array(keys, dtype=str)))
+            from apache_beam.io.filesystems import FileSystems
+
+            path = FileSystems.join(output, f"{SHARD_PREFIX}{_digest(keys)}.npz")
+            _write_once(path, _npz_bytes(codes=codes, ids=ids, keys=np.array(keys, dtype=str)))
             if self.milvus is not None:
                 self.milvus.update(codes, ids, keys)
             beam.metrics.Metrics.counter("tfhash", "encoded").inc(len(keys))
@@ -197,8 +214,10 @@ def build(pipeline, export, items, output, batch_size=64, milvus=None):
     def write_unreadable(keys):
         keys = sorted(keys)
         if keys:
-            path = os.path.join(output, f"{UNREADABLE_PREFIX}{_digest(keys)}.txt")
-            _write_atomic(path, lambda tmp: _save_text(tmp, "".join(k + "\n" for k in keys)))
+            from apache_beam.io.filesystems import FileSystems
+
+            path = FileSystems.join(output, f"{UNREADABLE_PREFIX}{_digest(keys)}.txt")
+            _write_once(path, "".join(k + "\n" for k in keys).encode("utf-8"))
         return len(keys)
 
     read = (pipeline | "Items" >> beam.Create(items)
@@ -234,14 +253,15 @@ def run(argv=None):
         raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}")
     info_path = os.path.join(args.export, "assets.extra", "tfhash.json")
     try:
-        with open(info_path) as f:
-            bits = int(json.load(f)["encoders"]["image"]["code_bits"])
+        bits = int(json.loads(_read(info_path))["encoders"]["image"]["code_bits"])
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{args.export} is not an image model exported by tfhash-export "
                          f"({info_path}: {e})") from None
-    os.makedirs(args.output, exist_ok=True)
     items = list_items(args.images)
-    _, _, done_keys, unreadable_before = read_shards(args.output)
+    output = args.output if "://" in args.output else os.path.abspath(args.output)
+    if "://" not in output:
+        os.makedirs(output, exist_ok=True)
+    _, _, done_keys, unreadable_before = read_shards(output)
     done = set(done_keys) | set(unreadable_before)
     todo = [item for item in items if item[0] not in done]
     print(f"{len(items)} items, {len(items) - len(todo)} already indexed or listed unreadable, "
@@ -252,12 +272,12 @@ def run(argv=None):
                   "token": args.milvus_token}
     if todo:
         with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-            build(pipeline, os.path.abspath(args.export), todo, os.path.abspath(args.output),
-                  args.batch_size, milvus)
-    codes, ids, keys, unreadable = read_shards(args.output)
+            build(pipeline, args.export if "://" in args.export else os.path.abspath(args.export),
+                  todo, output, args.batch_size, milvus)
+    codes, ids, keys, unreadable = read_shards(output)
     new_unreadable = sorted(set(unreadable) - set(unreadable_before))
     summary = {"items": len(items), "already": len(items) - len(todo),
-               "encoded": len(todo) - len(new_unreadable), "unreadable": new_unreadable,
+               "encoded": len(keys) - len(done_keys), "unreadable": new_unreadable,
                "shard_codes": int(len(ids))}
     print(f"encoded {summary['encoded']} new items into {args.output} "
           f"({summary['already']} were there already; {len(ids)} codes in all); "

@@ -125,45 +125,38 @@ def test_disable_switch_forces_stock_path():
 
 
 def test_concurrent_first_builds_share_one_library(tmp_path):
-    """Two processes build into an empty cache at once; both load a working op."""
+    """Two processes build into an empty cache at once; both load a working op. The
+    second builds as tfhash-train does: in a background thread (low priority) that
+    load() waits for, and says so, instead of starting a build of its own."""
     code = ("from tfhash.ops import build; import tensorflow as tf, numpy as np;"
             "lib = tf.load_op_library(build.build());"
             "print(lib.packed_hamming_distance(np.array([[7]], np.uint8), np.array([[0]], np.uint8)).numpy())")
+    background = (
+        "import threading; from absl import logging; logging.set_verbosity(logging.INFO);"
+        "from tfhash import ops; from tfhash.ops import build; import numpy as np;"
+        "calls = []; real = build.build;"
+        "build.build = lambda **kw: (calls.append((threading.current_thread().name, kw)), real(**kw))[1];"
+        "thread = ops.build_in_background(); print('alive', thread.is_alive());"
+        "module = ops.load(); print('calls', calls);"
+        "print(module.packed_hamming_distance(np.array([[7]], np.uint8), np.array([[0]], np.uint8)).numpy());"
+        "print('again', ops.build_in_background())")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TFHASH_CACHE_DIR=str(tmp_path))
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", c], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for c in (code, background)]
+    outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err[-2000:]
         assert "[[3]]" in out
+        outputs.append((out, err))
     built = [p for p in tmp_path.rglob("*.so")]
     assert len(built) == 1 and not list(tmp_path.rglob(".build-*"))
-
-
-def test_background_build_is_the_one_load_uses(tmp_path):
-    """tfhash-train starts the first build in a thread; load() waits for that build
-    (and says so) instead of starting a second, and the op it loads works."""
-    code = ("import threading; from absl import logging; logging.set_verbosity(logging.INFO);"
-            "from tfhash import ops; from tfhash.ops import build; import numpy as np;"
-            "calls = [];"
-            "real = build.build;"
-            "build.build = lambda **kw: (calls.append((threading.current_thread().name, kw)), real(**kw))[1];"
-            "thread = ops.build_in_background(); print('alive', thread.is_alive());"
-            "module = ops.load();"
-            "print('calls', calls);"
-            "print(module.packed_hamming_distance(np.array([[7]], np.uint8), np.array([[0]], np.uint8)).numpy());"
-            "print('again', ops.build_in_background())")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TFHASH_CACHE_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                            timeout=900)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "alive True" in result.stdout
-    # one background build (low priority), then load's call finds its library
-    assert "calls [('tfhash-op-build', {'background': True}), ('MainThread', {})]" in result.stdout
-    assert "[[3]]" in result.stdout and "again None" in result.stdout
-    assert "in the background while training runs" in result.stderr
-    assert "Waiting for the tfhash Hamming op's background build" in result.stderr
-    assert len(list(tmp_path.rglob("*.so"))) == 1
+    out, err = outputs[1]
+    assert "alive True" in out and "again None" in out
+    # one background build (low priority), then load's own call finds its library
+    assert "calls [('tfhash-op-build', {'background': True}), ('MainThread', {})]" in out
+    assert "in the background while training runs" in err
+    assert "Waiting for the tfhash Hamming op's background build" in err
 
 
 @pytest.mark.skipif(not __import__("shutil").which("nvcc"), reason="nvcc not installed")

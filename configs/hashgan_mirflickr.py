@@ -11,7 +11,9 @@ EXPECTED: mAP@all image->text / text->image: 0.6611 / 0.6096 at 16 bits, 0.6565 
           Measured with the code before the share / mask-gradient switches; today's code
           computes the same function up to float rounding (docs/hashgan.md: same loss and
           codes after one step), but runs diverge from it: the 16-bit cell printed 0.6533 /
-          0.5972 on 2 cores of an AMD EPYC with AVX2, 0.6407 / 0.5964 on one with AVX-512.
+          0.5972 on 2 cores of an AMD EPYC with AVX2, 0.6407 / 0.5964 on one with AVX-512
+          (`python benchmarks/method_table.py --dataset=mirflickr --methods=hashgan
+          --bits=16 --table=crossmodal --no_readme`).
 """
 
 from configs import mirflickr

@@ -21,22 +21,12 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def tiny_config(**overrides):
-    """The demo config shrunk to a tiny model: 16 px, 12 bits, a few steps."""
+def demo_config(**overrides):
+    """configs/demo.py with overrides {"train.epochs": 2, ...}, as `--config.train.epochs=2`
+    would set them."""
     from tfhash.training import config_files
 
     config = config_files.load_config_file(os.path.join(REPO, "configs", "demo.py"))
-    config.method = "dpsh"
-    config.bits = 12
-    config.data.image_size = 16
-    config.data.query_per_class = 5
-    config.data.train_per_class = 8
-    config.model.widths = (4, 8)
-    config.model.convs_per_stage = 1
-    config.train.epochs = 2
-    config.train.batch_size = 20
-    config.train.log_every = 2
-    config.eval.batch_size = 128
     for key, value in overrides.items():
         node = config
         *parents, leaf = key.split(".")
@@ -46,6 +36,13 @@ def tiny_config(**overrides):
     return config
 
 
+def tiny_config(**overrides):
+    """The demo config shrunk to a tiny model: 16 px, 12 bits, a few steps."""
+    tiny = {"method": "dpsh", "bits": 12, "data.image_size": 16, "data.query_per_class": 5,
+            "data.train_per_class": 8, "model.widths": (4, 8), "model.convs_per_stage": 1,
+            "train.epochs": 2, "train.batch_size": 20, "train.log_every": 2,
+            "eval.batch_size": 128}
+    return demo_config(**{**tiny, **overrides})
 
 
 def train_until_killed(config, workdir, monkeypatch, epoch, step):

@@ -8,9 +8,16 @@ Not part of CI. Reads the data from ../shared/data (or --archive), extracts it o
 under ~/.cache/tfhash, trains one run per (method, bits, seed) with `tfhash-train`
 and configs/<method>_<dataset>.py, and writes the tables to
 benchmarks/results/<table>_table.md and into docs/results.md between its
-`<table>-table` markers (the table name is the data set's unless --table says). Finished runs (report.json with the same epochs) are
-reused, so the script can be stopped and started again; --finished_only trains nothing
-and tables what has finished ('not run' elsewhere).
+`<table>-table` markers (the table name is the data set's unless --table says).
+
+Finished runs are reused, so a table can be finished over several sessions and
+machines: each finished run's report.json, config.json and wall time are copied, with
+the commit that trained it, into benchmarks/results/runs/<runs folder>/<run>/ (commit
+them), and a cell with no run in --runs_dir is read from there. A run, local or
+archived, is reused only when its resolved config equals the one this command would
+train (data paths aside); otherwise it is trained again, saying which fields differ.
+The table's footer names the commits its cells came from. --finished_only trains
+nothing and tables what has finished ('not run' elsewhere).
 
   python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
   python benchmarks/method_table.py --dataset=flowers17 [--bits=12,24,32,48] [--seeds=0,1,2]
@@ -20,7 +27,9 @@ and tables what has finished ('not run' elsewhere).
 import argparse
 import math
 import os
+import json
 import platform
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -157,8 +166,50 @@ def task_maps(report):
     return [task.map_all for task in report.tasks.values()]
 
 
-def finished(workdir, epochs):
-    """(report, wall seconds) of a finished run with these epochs, or None."""
+ARCHIVE = os.path.join(REPO, "benchmarks", "results", "runs")
+ARCHIVED = ("report.json", "config.json", "wall_seconds.txt", "commit.txt")
+# fields that name a place on one machine: runs elsewhere are the same runs
+MACHINE_LOCAL = ("data.source", "data.trunk_cache_dir")
+
+
+def expected_config(dataset, overrides):
+    """The resolved, flat config (config.json's content) that tfhash-train writes for
+    configs/<dataset>.py with these `--config.<field>=<value>` overrides."""
+    sys.path.insert(0, REPO)
+    from tfhash import methods
+    from tfhash.training import config_files
+
+    config = config_files.load_config_file(os.path.join(REPO, "configs", f"{dataset}.py"))
+    for key, value in overrides.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for name in parents:
+            node = node[name]
+        node[leaf] = value
+    flat = config_files.flat_config(methods.resolve(config))
+    return json.loads(json.dumps(flat, default=str))  # as read back from config.json
+
+
+def config_differences(workdir, expected):
+    """The fields in which a run's config.json differs from `expected` (paths aside);
+    ["config.json"] if it has none."""
+    try:
+        with open(os.path.join(workdir, "config.json")) as f:
+            saved = json.load(f)
+    except (OSError, ValueError):
+        return ["config.json"]
+    sys.path.insert(0, REPO)
+    from tfhash import methods
+
+    saved = methods.migrate_flat(saved)
+    return sorted(k for k in set(saved) | set(expected)
+                  if saved.get(k) != expected.get(k) and k not in MACHINE_LOCAL)
+
+
+def finished(workdir, epochs, expected=None):
+    """(report, wall seconds, commit) of a finished run in `workdir` with these epochs
+    (and, given `expected`, that config), or None, saying why a finished run is not
+    reused."""
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")
     if not (os.path.exists(report_path) and os.path.exists(wall_path)):
@@ -166,23 +217,78 @@ def finished(workdir, epochs):
     report = load_report(report_path)
     if report.epochs != epochs:
         return None
+    if expected is not None:
+        changed = config_differences(workdir, expected)
+        if changed:
+            print(f"not reusing {workdir}: its config differs in {', '.join(changed[:8])}"
+                  + (" ..." if len(changed) > 8 else ""), flush=True)
+            return None
     with open(wall_path) as f:
-        return report, float(f.read())
+        wall = float(f.read())
+    commit_path = os.path.join(workdir, "commit.txt")
+    commit = open(commit_path).read().strip() if os.path.exists(commit_path) else "unknown"
+    return report, wall, commit
 
 
-def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
+def git_commit():
+    """HEAD's short hash, with '-dirty' when tracked files under tfhash/ or configs/
+    differ from it (what trains a run), or 'unknown' outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                "tfhash", "configs"], cwd=REPO, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("-dirty" if dirty else "")
+
+
+def archive_run(workdir, target):
+    """Copies a finished run's small files into the repository's run archive
+    (`target`), replacing an older copy whole (written beside it, then renamed)."""
+    partial = target.rstrip(os.sep) + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    for name in ARCHIVED:
+        source = os.path.join(workdir, name)
+        if os.path.exists(source):
+            shutil.copyfile(source, os.path.join(partial, name))
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    os.replace(partial, target)
+
+
+def cell_overrides(bits, epochs, source, seed):
+    """The `--config.<field>` values that make a table cell's run."""
+    return {"bits": bits, "train.epochs": epochs, "data.source": source, "seed": seed}
+
+
+def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=None):
+    """Trains one cell, or reuses its finished run (in `workdir`, else in the archive
+    `archive_to`); returns (report, wall seconds, commit)."""
+    overrides = cell_overrides(bits, epochs, source, seed)
+    expected = expected_config(f"{method}_{dataset}", overrides)
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")
-    done = finished(workdir, epochs)
+    done = finished(workdir, epochs, expected)
     if done is not None:
         print(f"{method} {bits} bits: reusing {report_path}", flush=True)
+        if archive_to and finished(archive_to, epochs) is None:
+            archive_run(workdir, archive_to)
         return done
+    if archive_to:
+        done = finished(archive_to, epochs, expected)
+        if done is not None:
+            print(f"{method} {bits} bits: reusing {os.path.relpath(archive_to, REPO)} "
+                  f"(commit {done[2]})", flush=True)
+            return done
+    if os.path.exists(report_path):  # a finished run of another config: train anew
+        shutil.rmtree(workdir)
     command = [
         os.path.join(os.path.dirname(sys.executable), "tfhash-train"),
         f"--config={REPO}/configs/{method}_{dataset}.py", f"--workdir={workdir}",
-        f"--config.bits={bits}", f"--config.train.epochs={epochs}",
-        f"--config.data.source={source}", f"--config.seed={seed}",
-    ]
+    ] + [f"--config.{key}={value}" for key, value in overrides.items()]
     print("$ " + " ".join(command), flush=True)
     os.makedirs(os.path.dirname(workdir), exist_ok=True)
     start = time.time()
@@ -192,10 +298,15 @@ def run_one(dataset, method, bits, epochs, source, workdir, seed=0):
     if result.returncode != 0:
         raise SystemExit(f"{method} {bits} bits failed (exit {result.returncode}); see its log")
     report = load_report(report_path)
+    commit = git_commit()
+    with open(os.path.join(workdir, "commit.txt"), "w") as f:
+        f.write(commit + "\n")
     with open(wall_path, "w") as f:
         f.write(f"{wall:.1f}")
+    if archive_to:
+        archive_run(workdir, archive_to)
     print(f"{method} {bits} bits: mAP@all {report.map_all:.4f} in {wall / 60:.1f} min", flush=True)
-    return report, wall
+    return report, wall, commit
 
 
 def truncated(value):
@@ -309,6 +420,8 @@ def main():
                         help="the docs/results.md markers and results file name (default: --dataset)")
     parser.add_argument("--finished_only", action="store_true",
                         help="train nothing: table the finished runs, 'not run' in the other cells")
+    parser.add_argument("--no_archive", action="store_true",
+                        help="neither read nor write benchmarks/results/runs (only --runs_dir)")
     parser.add_argument("--no_readme", action="store_true",
                         help="print the table only (docs/results.md and benchmarks/results untouched)")
     args = parser.parse_args()
@@ -332,19 +445,25 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     if seeds[0] != 0:
         raise SystemExit("--seeds must start with 0 (the seed of the other columns)")
-    results, walls = {}, {}
+    archive = None if args.no_archive else os.path.join(
+        ARCHIVE, os.path.basename(os.path.normpath(runs_dir)))
+    results, walls, commits = {}, {}, {}
     for method in methods:
         for bits in bits_list:
             for seed in seeds if bits == args.seed_bits else [0]:
                 key = (method, bits, seed)
                 name = f"{method}_{bits}" + (f"_seed{seed}" if seed else "")
+                archive_to = archive and os.path.join(archive, name)
                 if args.finished_only:
-                    results[key], walls[key] = finished(
-                        os.path.join(runs_dir, name), epochs) or (None, None)
+                    expected = expected_config(f"{method}_{args.dataset}", cell_overrides(
+                        bits, epochs, spec["source"](root), seed))
+                    done = finished(os.path.join(runs_dir, name), epochs, expected) or (
+                        archive_to and finished(archive_to, epochs, expected))
+                    results[key], walls[key], commits[key] = done or (None, None, None)
                     continue
-                results[key], walls[key] = run_one(
+                results[key], walls[key], commits[key] = run_one(
                     args.dataset, method, bits, epochs, spec["source"](root),
-                    os.path.join(runs_dir, name), seed)
+                    os.path.join(runs_dir, name), seed, archive_to)
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
     for flag, value, unset in (("methods", args.methods, "dpsh,dsh,dsah"),
                                ("bits", args.bits, "12,24,32,48"),
@@ -356,6 +475,11 @@ def main():
             command += f" --{flag}={value}"
     text = table(args.dataset, results, walls, methods, bits_list, seeds, args.seed_bits, epochs,
                  shared.data.image_size, command)
+    made_by = sorted({c for c in commits.values() if c})
+    if made_by:
+        text += (f"\n\nRuns trained at commit{'s' if len(made_by) > 1 else ''} "
+                 f"{', '.join(made_by)} (benchmarks/results/runs/"
+                 f"{os.path.basename(os.path.normpath(runs_dir))}/*/commit.txt).")
     print(text)
     if not args.no_readme:
         os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)

@@ -42,11 +42,12 @@ def load_config_file(path):
     return module.get_config()
 
 
-def _flat(config, prefix=""):
+def flat_config(config, prefix=""):
+    """The config as one level of `section.field` keys (config.json's form)."""
     items = {}
     for key, value in config.items():
         if isinstance(value, (dict, ml_collections.ConfigDict)):
-            items.update(_flat(value, f"{prefix}{key}."))
+            items.update(flat_config(value, f"{prefix}{key}."))
         else:
             items[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
     return items
@@ -54,7 +55,7 @@ def _flat(config, prefix=""):
 
 def config_hash(config):
     """Short digest of every field, for the report."""
-    text = json.dumps(_flat(config), sort_keys=True, default=str)
+    text = json.dumps(flat_config(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -64,7 +65,7 @@ def check_config(config, workdir):
     from tfhash import methods
 
     path = os.path.join(workdir, CONFIG_FILE)
-    current = _flat(config)
+    current = flat_config(config)
     if os.path.exists(path):
         with open(path) as f:
             saved = methods.migrate_flat(json.load(f))
@@ -82,7 +83,7 @@ def check_config(config, workdir):
 
 def save_config(config, workdir):
     """Writes the resolved config as config.json (atomically)."""
-    atomic.write_json(os.path.join(workdir, CONFIG_FILE), _flat(config), indent=1,
+    atomic.write_json(os.path.join(workdir, CONFIG_FILE), flat_config(config), indent=1,
                       sort_keys=True, default=str)
 
 

@@ -1,0 +1,79 @@
+"""benchmarks/method_table.py's reuse of finished runs: a run (in --runs_dir or in the
+committed archive) fills a table cell only when its resolved config is the cell's."""
+
+import importlib.util
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+from tfhash.training import loop
+
+
+@pytest.fixture(scope="module")
+def method_table():
+    spec = importlib.util.spec_from_file_location(
+        "method_table", os.path.join(REPO, "benchmarks", "method_table.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TINY = {"method": "dpsh", "data.image_size": 16, "data.query_per_class": 5,
+        "data.train_per_class": 8, "model.widths": (4, 8), "model.convs_per_stage": 1,
+        "train.batch_size": 20, "eval.batch_size": 128}
+
+
+def test_a_run_is_reused_only_with_the_cells_config(method_table, tmp_path, capsys):
+    from tests.conftest import demo_config
+
+    overrides = {**TINY, **method_table.cell_overrides(12, 1, "digits", 0)}
+    workdir = tmp_path / "runs" / "dpsh_12"
+    loop.train_and_evaluate(demo_config(**overrides), str(workdir))
+    (workdir / "wall_seconds.txt").write_text("12.5")
+    expected = method_table.expected_config("demo", overrides)
+    # the config tfhash-train wrote is the one the table script expects for the cell
+    assert method_table.config_differences(str(workdir), expected) == []
+    report, wall, commit = method_table.finished(str(workdir), 1, expected)
+    assert (report.bits, report.epochs, wall, commit) == (12, 1, 12.5, "unknown")
+    assert method_table.finished(str(workdir), 2, expected) is None  # other epochs
+
+    # another seed or loss setting is another cell: not reused, the field named
+    other = method_table.expected_config("demo", {**overrides, "seed": 1})
+    assert method_table.finished(str(workdir), 1, other) is None
+    assert "its config differs in seed" in capsys.readouterr().out
+    other = method_table.expected_config("demo", {**overrides, "loss.max_logit": 3.0})
+    assert method_table.config_differences(str(workdir), other) == ["loss.max_logit"]
+    # the data's path on another machine is the same run
+    moved = method_table.expected_config("demo", {**overrides, "data.source": "digits:/x"})
+    assert method_table.config_differences(str(workdir), moved) == []
+
+
+def test_the_archive_holds_whole_runs_and_replaces_them_whole(method_table, tmp_path):
+    source = os.path.join(REPO, "tests", "data", "c6a0030", "dpsh")
+    workdir = tmp_path / "run"
+    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("checkpoints", "*.npz"))
+    (workdir / "wall_seconds.txt").write_text("3.0")
+    (workdir / "commit.txt").write_text("abc1234567\n")
+    epochs = json.loads((workdir / "report.json").read_text())["epochs"]
+    target = tmp_path / "archive" / "dpsh_12"
+    target.parent.mkdir()
+    method_table.archive_run(str(workdir), str(target))
+    assert sorted(os.listdir(target)) == sorted(method_table.ARCHIVED)
+    assert method_table.finished(str(target), epochs)[1:] == (3.0, "abc1234567")
+    # a newer run replaces the whole copy; nothing partial is left beside it
+    (workdir / "commit.txt").unlink()
+    (workdir / "wall_seconds.txt").write_text("4.0")
+    method_table.archive_run(str(workdir), str(target))
+    assert sorted(os.listdir(target.parent)) == ["dpsh_12"]
+    assert method_table.finished(str(target), epochs)[1:] == (4.0, "unknown")
+    # an archived run whose config is not the cell's is not reused (an old run's
+    # fields read under their new names, as tfhash-train reads them)
+    from tfhash import methods
+
+    expected = methods.migrate_flat(json.loads((workdir / "config.json").read_text()))
+    assert method_table.finished(str(target), epochs, expected) is not None
+    expected["bits"] = 16
+    assert method_table.finished(str(target), epochs, expected) is None

@@ -190,6 +190,9 @@ def get_config():
     config.dsah.share_backbone = False  # A reuses H's backbone (trains only its 1x1 conv)
     config.dsah.mask_initial_bias = 0.0  # bias of A's 1x1 conv (zero kernel: uniform start)
     config.dsah.mask_normalization = "max"  # max (each map / its maximum) | none
+    # what the mask multiplies: pixels (the paper's) | trunk_map (the map of the frozen
+    # trunk, model.train_from; the trunk-map cache then serves DSaH)
+    config.dsah.mask_level = "pixels"
 
     config.doh = ml_collections.ConfigDict()  # also uses loss.similarity, model.head_batch_norm
     config.doh.group_size = 2  # K: 2 gives plain binary codes (one bit per group)

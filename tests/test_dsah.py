@@ -1,5 +1,7 @@
 """DSaH: losses against NumPy, serialisation, alternating updates, replication."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -182,3 +184,109 @@ def test_attention_attends(tmp_path):
     assert inside.mean() > outside.mean() + 0.3, (inside.mean(), outside.mean())
     assert inside.mean() > 1.8 * outside.mean(), (inside.mean(), outside.mean())
     assert report["map_all"] > 0.85, report["map_all"]
+
+
+def make_cut(mask_level="trunk_map", attention_cut="stage2", **kwargs):
+    """DSaH whose two small CNNs are frozen up to stage2 (an 8 x 8 x 4 trunk map at 16 px)."""
+    keras.utils.set_random_seed(5)
+    head = layers.HashHead(12, "tanh")
+    network = layers.HashingNetwork(backbones.SmallCNN((4, 8), 1, train_from="stage2"), head)
+    attention = layers.SaliencyMask(backbones.SmallCNN((4, 8), 1, train_from=attention_cut))
+    model = models.DSaH(network, attention, num_train=16, num_classes=3, mask_level=mask_level,
+                        saliency_loss="semantic", **kwargs)
+    model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+    model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
+    for backbone in (network.backbone, attention.backbone):
+        backbone.freeze_trunk()
+    return model
+
+
+def np_bilinear(x, size):
+    """Bilinear resize of `(batch, h, w, c)` to `size` x `size` with half-pixel centres
+    (what keras.ops.image.resize does without antialiasing)."""
+    def weights(n):
+        src = np.clip((np.arange(size) + 0.5) * n / size - 0.5, 0, n - 1)
+        low = np.floor(src).astype(int)
+        high = np.minimum(low + 1, n - 1)
+        matrix = np.zeros((size, n))
+        matrix[np.arange(size), low] += 1 - (src - low)
+        matrix[np.arange(size), high] += src - low
+        return matrix
+
+    rows, cols = weights(x.shape[1]), weights(x.shape[2])
+    return np.einsum("ih,bhwc,jw->bijc", rows, x, cols)
+
+
+def test_trunk_map_level_masks_the_trunks_map_as_numpy_does(tmp_path, rng):
+    model = make_cut()
+    score = model.attention.score
+    score.kernel.assign(rng.normal(size=score.kernel.shape))
+    score.bias.assign([0.3])
+    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
+    trunk_map = model.network.backbone.trunk(images).numpy()  # (3, 8, 8, 4)
+    assert trunk_map.shape == (3, 8, 8, 4)
+    # NumPy: the attention's tail on the map, its 1x1 score, sigmoid, / each map's maximum
+    features = model.attention.backbone.tail(trunk_map)["feature_map"].numpy()  # (3, 4, 4, 8)
+    logits = features @ score.kernel.numpy()[0, 0] + score.bias.numpy()  # (3, 4, 4, 1)
+    mask = 1 / (1 + np.exp(-np_bilinear(logits, 8)))  # up to the map's (3, 8, 8, 1)
+    mask = mask / mask.max(axis=(1, 2, 3), keepdims=True)
+    assert mask.std() > 0.01
+    np.testing.assert_allclose(model.saliency(trunk_map).numpy(), mask, rtol=1e-5, atol=1e-6)
+    expected = model.network(trunk_map * mask).numpy()  # H's tail on the masked map
+    np.testing.assert_allclose(model(images).numpy(), expected, rtol=1e-4, atol=1e-5)
+    # a cached map and the pixels give the same codes; pixel-level masks differ
+    np.testing.assert_allclose(model(trunk_map).numpy(), expected, rtol=1e-4, atol=1e-5)
+    on_pixels = make_cut(mask_level="pixels")
+    on_pixels.set_weights(model.get_weights())
+    assert not np.allclose(on_pixels(images).numpy(), expected, atol=1e-3)
+    assert model.PIXEL_INPUTS is False and on_pixels.PIXEL_INPUTS is True
+    # the figure: the map-sized masks drawn over the images
+    drawn = model.figure_maps(images.astype(np.uint8))["saliency"].maps
+    assert drawn.shape == (3, 16, 16)
+    # saved and loaded with its level
+    model.save(str(tmp_path / "dsah.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "dsah.keras"))
+    assert loaded.mask_level == "trunk_map"
+    np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-5)
+    # a training step on cached maps updates both networks, not the trunks
+    frozen = [w.numpy() for w in model.network.backbone.stage_layers(0)[0].weights]
+    batch = batch_of(rng)
+    before = [v.numpy() for v in model.networks()["attention"]]
+    logs = model.train_step(dict(batch, image=model.network.backbone.trunk(batch["image"])))
+    assert np.isfinite(float(logs["saliency_loss"]))
+    assert any(not np.allclose(a, v.numpy()) for a, v in zip(before, model.networks()["attention"]))
+    for a, w in zip(frozen, model.network.backbone.stage_layers(0)[0].weights):
+        np.testing.assert_array_equal(a, w.numpy())
+
+
+def test_trunk_map_level_needs_a_trunk_cut_in_the_same_place():
+    with pytest.raises(ValueError, match="mask_level must be one of"):
+        make_cut(mask_level="features")
+    with pytest.raises(ValueError, match="the attention's backbone must be cut where"):
+        make_cut(attention_cut=None)
+    with pytest.raises(ValueError, match="needs one"):
+        make(mask_level="trunk_map")  # small CNNs without a frozen trunk
+    config = tiny_config(method="dsah", **{"dsah.mask_level": "trunk_map"})
+    with pytest.raises(ValueError, match="set model.train_from"):
+        loop.train(config, "/nonexistent/never/written")
+
+
+def test_trunk_map_level_trains_from_the_cache(tmp_path, monkeypatch):
+    """With the mask on the trunk's map DSaH reads the trunk-map cache like any method,
+    and its cached-path codes are the pixel path's."""
+    from tfhash.data import trunk_cache
+    from tfhash.training import evaluation, trunks
+
+    monkeypatch.setenv("TFHASH_CACHE", str(tmp_path / "cache"))
+    config = tiny_config(method="dsah", **{"model.train_from": "stage2", "train.epochs": 2,
+                                           "dsah.mask_level": "trunk_map"})
+    report = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    assert len(os.listdir(tmp_path / "cache" / "trunks")) == 1
+    model, source, split, stats = restored(config, tmp_path / "run")
+    assert isinstance(trunks.map_source(model, config, source, split, build=False),
+                      trunk_cache.MapSource)
+    pixels = evaluation.evaluate(model, config, source, split, stats)
+    cached = np.load(tmp_path / "run" / "codes.npz")
+    bits = np.unpackbits(pixels.db_codes["image"]) == np.unpackbits(cached["db_codes"])
+    assert bits.mean() > 0.999  # float16 maps: a bit near zero may flip
+    assert pixels.report.map_all == pytest.approx(report["map_all"], abs=2e-3)

@@ -15,7 +15,12 @@ from tfhash.methods import checks, common, registry
             ("dsah.attention_every", *checks.POSITIVE_INT),
             ("dsah.share_backbone", *checks.BOOLEAN),
             ("dsah.mask_initial_bias", *checks.NUMBER),
-            ("dsah.mask_normalization", *checks.choice(*layers.SaliencyMask.NORMALIZATIONS))),
+            ("dsah.mask_normalization", *checks.choice(*layers.SaliencyMask.NORMALIZATIONS)),
+            ("dsah.mask_level", *checks.choice(*models.dsah.MASK_LEVELS)),
+            lambda config: None if config.dsah.mask_level != "trunk_map"
+            or config.model.get("train_from") else
+            ("dsah.mask_level='trunk_map' masks the map of a frozen trunk: set "
+             "model.train_from (the first stage that trains)")),
     reads=("dsah", "loss"))
 def build(config, spec):
     section = config.dsah
@@ -28,4 +33,5 @@ def build(config, spec):
     return models.DSaH(network, attention, spec.num_train, spec.num_classes,
                        saliency_loss=section.saliency_loss, margin=section.margin,
                        area_weight=section.area_weight, attention_every=section.attention_every,
-                       area_target=section.area_target, **common.likelihood_settings(config))
+                       area_target=section.area_target, mask_level=section.mask_level,
+                       **common.likelihood_settings(config))

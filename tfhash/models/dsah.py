@@ -8,6 +8,9 @@ from tfhash.layers import MemoryBank, SaliencyMask, nested
 from tfhash.models import base, contract
 
 SALIENCY_LOSSES = ("margin", "semantic")
+# what the saliency mask multiplies: the images (the paper's), or the map of the
+# backbone's frozen trunk (a cache of trunk maps then serves DSaH like any method)
+MASK_LEVELS = ("pixels", "trunk_map")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -27,6 +30,12 @@ class DSaH(base.HashingModel):
     chosen on the coloured-patch probe (docs/dsah.md): unnormalised maps, and the
     margin form, did not attend there.
 
+    `mask_level="trunk_map"` moves the mask from the pixels to the map of H's frozen
+    trunk (`model.train_from`): codes are sign(H_tail(T(x) * S(T(x)))), where T is the
+    trunk and A reads T(x) through its own tail (A's trunk is never run). The trunk
+    then runs once per image, so the trunk-map cache serves DSaH; on pixels
+    (the paper's form) the trunk must run on every masked batch.
+
     Args:
       network: the hashing network H (`layers.HashingNetwork`).
       attention: the attention network A (`layers.SaliencyMask`); it may hold H's
@@ -42,6 +51,8 @@ class DSaH(base.HashingModel):
         CIFAR-10 masks shrank to a few percent of the image).
       attention_every: run the A step every this many steps.
       similarity, balance_weight: the pairwise losses' (`models.DPSH`).
+      mask_level: "pixels" or "trunk_map" (above); "trunk_map" needs both backbones
+        cut at the same stage.
 
     Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
     arXiv 1807.01459 / TIP 2020. The losses' exact forms are our reconstruction
@@ -49,11 +60,11 @@ class DSaH(base.HashingModel):
     """
 
     MEAN_LOGS = ("mask_mean",)
-    PIXEL_INPUTS = True  # x * S(x) changes at every step: no cache of trunk maps
 
     def __init__(self, network, attention, num_train, num_classes, quant_weight=0.1, max_logit=0.0,
                  saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,
-                 area_target=0.5, similarity="shared", balance_weight=0.0, **kwargs):
+                 area_target=0.5, similarity="shared", balance_weight=0.0, mask_level="pixels",
+                 **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if saliency_loss not in SALIENCY_LOSSES:
@@ -64,6 +75,20 @@ class DSaH(base.HashingModel):
             raise ValueError(f"area_weight must be >= 0, got {area_weight}")
         if not 0.0 <= float(area_target) <= 1.0:
             raise ValueError(f"area_target is a mean saliency in [0, 1], got {area_target}")
+        if mask_level not in MASK_LEVELS:
+            raise ValueError(f"mask_level must be one of {MASK_LEVELS}, got {mask_level!r}")
+        if mask_level == "trunk_map":
+            mine, theirs = network.backbone, attention.backbone
+            if mine.cut == 0:
+                raise ValueError("mask_level='trunk_map' masks the map of a frozen trunk: the "
+                                 "backbone needs one (model.train_from names its first "
+                                 "trained stage)")
+            if type(theirs) is not type(mine) or theirs.train_from != mine.train_from:
+                raise ValueError("mask_level='trunk_map': the attention's backbone must be cut "
+                                 f"where the hashing network's is ({type(mine).__name__} from "
+                                 f"{mine.train_from!r}), got {type(theirs).__name__} from "
+                                 f"{theirs.train_from!r}")
+        self.mask_level = mask_level
         self.network = network
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
@@ -82,6 +107,26 @@ class DSaH(base.HashingModel):
         self.bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="bank")
         self.attention = attention
 
+    @property
+    def PIXEL_INPUTS(self):
+        """On pixels, x * S(x) changes at every step: no cache of trunk maps serves it."""
+        return self.mask_level == "pixels"
+
+    def input_trunks(self):
+        """On the trunk's map, A reads H's trunk map: only H's trunk reads images."""
+        backbones = [self.network.backbone]
+        if self.mask_level == "pixels":
+            backbones.append(self.attention.backbone)
+        return [b for i, b in enumerate(backbones) if b.cut > 0 and b not in backbones[:i]]
+
+    def masked_input(self, images):
+        """What the mask multiplies: the float images, or with `mask_level="trunk_map"`
+        the trunk's map of them (a cached map as it is)."""
+        backbone = self.network.backbone
+        if self.mask_level == "pixels" or backbone.takes_trunk_maps(images):
+            return images
+        return backbone.trunk(images)
+
     def build_networks(self, spec):
         images = spec.symbolic("image")
         self.attention(images)  # A first: the order in which the first call built them
@@ -96,7 +141,8 @@ class DSaH(base.HashingModel):
         return self.network(images, training=training)
 
     def call(self, images, training=False):
-        return self.hash(images * self.saliency(images, training=training), training=training)
+        x = self.masked_input(images)
+        return self.hash(x * self.saliency(x, training=training), training=training)
 
     def networks(self):
         hashing = self.network.trainable_variables
@@ -105,7 +151,11 @@ class DSaH(base.HashingModel):
         return {"hash": hashing, "attention": attention}
 
     def figure_maps(self, images):
-        maps = self.saliency(tf.cast(images, tf.float32)).numpy()[..., 0]
+        images = tf.cast(images, tf.float32)
+        maps = self.saliency(self.masked_input(images))
+        if self.mask_level == "trunk_map":  # drawn over the image it came from
+            maps = tf.image.resize(maps, tf.shape(images)[1:3], method="bilinear")
+        maps = maps.numpy()[..., 0]
         return {"saliency": contract.Maps(
             maps, "query images and their saliency maps (red: kept, blue: masked)", 0.0, 1.0)}
 
@@ -136,7 +186,7 @@ class DSaH(base.HashingModel):
         return (step + 1) % self.attention_every == 0
 
     def train_step(self, batch, variant=True):
-        images = batch["image"]
+        images = self.masked_input(batch["image"])
         # H step, A fixed
         mask = tf.stop_gradient(self.saliency(images, training=False))
         with tf.GradientTape() as tape:
@@ -165,7 +215,7 @@ class DSaH(base.HashingModel):
             max_logit=self.max_logit, saliency_loss=self.saliency_loss, margin=self.margin,
             area_weight=self.area_weight, attention_every=self.attention_every,
             area_target=self.area_target, similarity=self.similarity,
-            balance_weight=self.balance_weight)
+            balance_weight=self.balance_weight, mask_level=self.mask_level)
         return config
 
     @classmethod

@@ -20,6 +20,14 @@ def cut_backbones(model):
     return found
 
 
+def input_trunks(model):
+    """The backbones whose frozen trunks read the model's input: the model's own
+    declaration (`input_trunks()`: DSaH masking the trunk's map reads only its hashing
+    network's), else every backbone with a frozen trunk."""
+    declared = getattr(model, "input_trunks", None)
+    return list(declared()) if declared is not None else cut_backbones(model)
+
+
 def _same_trunk(first, other):
     if type(first) is not type(other) or first.train_from != other.train_from:
         return False
@@ -33,7 +41,7 @@ def map_source(model, config, source, split, build=True):
     (built, or resumed, when `build`) when the model has a frozen trunk, the config
     asks for the cache (`data.trunk_cache`) and the method can train on maps (a model
     with `PIXEL_INPUTS` runs its trunk on pixels at every step)."""
-    cut = cut_backbones(model)
+    cut = input_trunks(model)
     if not cut or not config.data.get("trunk_cache", True):
         return source
     if getattr(model, "PIXEL_INPUTS", False):

@@ -1,0 +1,14 @@
+"""configs/dagh_flowers17.py in the pretrained setting (`default.pretrained_setting`:
+EfficientNet-Lite0 with ImageNet weights, 224 px, the trunk frozen up to the head conv
+and its 14 x 14 maps cached once per item), 32 bits by default. DAgH: both networks'
+backbones start from the same ImageNet trunk (one cache).
+
+COMMAND:  python benchmarks/method_table.py --dataset=flowers17_pretrained --methods=dagh
+EXPECTED: not measured yet on Flowers-17.
+"""
+
+from configs import default, dagh_flowers17
+
+
+def get_config():
+    return default.pretrained_setting(dagh_flowers17.get_config())

@@ -1,0 +1,14 @@
+"""configs/dagh_mirflickr.py in the pretrained setting (`default.pretrained_setting`:
+EfficientNet-Lite0 with ImageNet weights, 224 px, the trunk frozen up to the head conv
+and its 14 x 14 maps cached once per item), 32 bits by default. DAgH: both networks'
+backbones start from the same ImageNet trunk (one cache).
+
+COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dagh --bits=32
+EXPECTED: not measured yet on MIRFlickr images.
+"""
+
+from configs import default, dagh_mirflickr
+
+
+def get_config():
+    return default.pretrained_setting(dagh_mirflickr.get_config())

@@ -1,0 +1,22 @@
+"""HashGAN / ADAH on the MIRFlickr cross-modal mini in the pretrained setting
+(`default.pretrained_setting`: EfficientNet-Lite0 with ImageNet weights, 224 px, the
+trunk frozen up to the head conv and its 14 x 14 maps cached once per item; the hard
+spatial attention picks among those 196 cells), 32 bits by default. Squared triplet
+distances as configs/hashgan_mirflickr.py, but the method's current defaults for the
+masks (a 0.9 share of each item kept, masks fixed in the hash step: docs/hashgan.md),
+not the old settings that config pins to reproduce its from-scratch numbers.
+configs/hashgan_noadv_mirflickr_pretrained.py is the triplet-only ablation.
+
+COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --table=crossmodal_pretrained
+          --methods=dcmh,hashgan,hashgan_noadv --bits=16,32,64 --runs_dir=runs/crossmodal_pretrained
+EXPECTED: not measured yet.
+"""
+
+from configs import default, mirflickr
+
+
+def get_config():
+    config = default.pretrained_setting(mirflickr.get_config())
+    config.method = "hashgan"
+    config.hashgan.squared = True
+    return config

@@ -193,6 +193,7 @@ def get_config():
     # what the mask multiplies: pixels (the paper's) | trunk_map (the map of the frozen
     # trunk, model.train_from; the trunk-map cache then serves DSaH)
     config.dsah.mask_level = "pixels"
+    config.dsah.mask = "learned"  # learned | none (the control: H on unmasked inputs)
 
     config.doh = ml_collections.ConfigDict()  # also uses loss.similarity, model.head_batch_norm
     config.doh.group_size = 2  # K: 2 gives plain binary codes (one bit per group)
@@ -205,6 +206,9 @@ def get_config():
     config.doh.share_backbone = False  # the local stream reuses the global backbone
     config.doh.local_units = 0  # width of the local 1x1 convs (0: the backbone's)
     config.doh.global_units = 0  # width of the global dense layer (0: the backbone's)
+    # learned | uniform (the attribution control: the spatial softmax kept at its
+    # uniform start, so the local stream average-pools its map)
+    config.doh.attention = "learned"
 
     config.dagh = ml_collections.ConfigDict()  # also uses loss.*
     # stage 1 (attention + hashing network) takes stage1_share of the epochs (rounded;
@@ -244,6 +248,8 @@ def get_config():
     # False: the attention is fixed in the hash step, its masks constants there (True:
     # the straight-through gradient reaches the features through them, as before)
     config.hashgan.hash_step_mask_gradient = False
+    # False: the attribution control, the attention fixed at its initial weights
+    config.hashgan.train_attention = True
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

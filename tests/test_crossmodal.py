@@ -172,6 +172,31 @@ def test_hashgan_min_max_steps(rng):
     assert "attention_loss" not in ablation.train_step(batch)
 
 
+def test_hashgan_fixed_attention_control(tmp_path, rng):
+    """`train_attention=False`: the attention keeps its initial weights, the hash step
+    is the method's (the same update as a model whose attention trains)."""
+    fixed = make("hashgan", adversarial_bound=100.0, train_attention=False)
+    trained = make("hashgan", adversarial_bound=100.0)
+    trained.set_weights(fixed.get_weights())
+    attention_start = [v.numpy() for v in fixed.networks()["attention"]]
+    batch = batch_of(rng)
+    fixed_logs, trained_logs = fixed.train_step(batch), trained.train_step(batch)
+    assert "attention_loss" not in fixed_logs and "attention_loss" in trained_logs
+    for name in ("loss", "retrieval_loss", "adversarial_loss"):
+        assert float(fixed_logs[name]) == pytest.approx(float(trained_logs[name]), rel=1e-6)
+    for a, b in zip(fixed.networks()["hash"], trained.networks()["hash"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    for _ in range(5):
+        fixed.train_step(batch_of(rng))
+    for a, v in zip(attention_start, fixed.networks()["attention"]):
+        np.testing.assert_array_equal(a, v.numpy())
+    assert any(not np.array_equal(a, v.numpy())
+               for a, v in zip(attention_start, trained.networks()["attention"]))
+    assert int(fixed.optimizers["attention"].iterations) == 0
+    fixed.save(str(tmp_path / "fixed.keras"))
+    assert keras.saving.load_model(str(tmp_path / "fixed.keras")).train_attention is False
+
+
 @pytest.mark.parametrize("method", ["dcmh", "hashgan"])
 def test_two_replicas_equal_one(rng, method):
     # the attention step follows the hash step: summation order can move an entry of a

@@ -108,7 +108,38 @@ def test_codes_attention_and_group_sizes(rng):
     np.testing.assert_array_equal(retrieval.hamming_distance(packed, packed).numpy(), 2 * groups)
 
 
+def test_uniform_attention_control_average_pools_and_never_trains(tmp_path, rng):
+    model = make(attention="uniform")
+    score = model.attention.score
+    assert not score.trainable_weights and all(
+        id(w) not in {id(v) for v in model.networks()["hash"]} for w in score.weights)
+    learned = make()
+    learned.set_weights(model.get_weights())  # the same start, the attention learning
+    for _ in range(3):
+        batch = batch_of(rng)
+        model.train_step(batch)
+        learned.train_step(batch)
+    for w in score.weights:
+        np.testing.assert_array_equal(w.numpy(), 0.0)  # still the zero start
+    assert any(np.abs(w.numpy()).max() > 0 for w in learned.attention.score.weights)
+    # the pooled local vector is the mean of the local map (NumPy), the maps uniform
+    images = rng.uniform(0, 255, size=(4, 16, 16, 3)).astype(np.float32)
+    feature_map = model._local_backbone(images)["feature_map"]
+    for layer in model.local_convs:
+        feature_map = layer(feature_map)
+    pooled = model.attention(feature_map)["pooled"].numpy()
+    np.testing.assert_allclose(pooled, feature_map.numpy().mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.attention_maps(images).numpy(), 1 / 16, rtol=1e-6)
+    assert not np.allclose(learned.attention_maps(images).numpy(), 1 / 16, atol=1e-4)
+    # kept through a .keras round trip
+    model.save(str(tmp_path / "uniform.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "uniform.keras"))
+    assert loaded.attention_mode == "uniform" and not loaded.attention.score.trainable_weights
+    np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("kwargs,message", [
+    ({"attention": "random"}, "attention must be one of"),
     ({"group_size": 3}, "power of 2"), ({"group_size": 32}, "multiple of log2"),
     ({"ordinal_loss": "pairwise"}, "ordinal_loss"), ({"tau_start": 0.1, "tau_end": 1.0}, "tau_end"),
 ])

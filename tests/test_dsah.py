@@ -290,3 +290,31 @@ def test_trunk_map_level_trains_from_the_cache(tmp_path, monkeypatch):
     bits = np.unpackbits(pixels.db_codes["image"]) == np.unpackbits(cached["db_codes"])
     assert bits.mean() > 0.999  # float16 maps: a bit near zero may flip
     assert pixels.report.map_all == pytest.approx(report["map_all"], abs=2e-3)
+
+
+def test_no_mask_control_codes_the_inputs_with_the_same_h_step(tmp_path, rng):
+    """`mask="none"`: H codes x itself (not x * S(x)); the H step is DSaH's with S = 1;
+    A is never stepped."""
+    control = make(mask="none", saliency_loss="semantic")
+    attention = control.attention.score
+    attention.kernel.assign(rng.normal(size=attention.kernel.shape))  # A would mask
+    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(control(images).numpy(), control.hash(images).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    assert [control.step_variant(step) for step in range(3)] == [False, False, False]
+    reference = make(saliency_loss="semantic")  # the same weights, a uniform A (S = 1)
+    reference.set_weights(control.get_weights())
+    reference.attention.score.kernel.assign(np.zeros(attention.kernel.shape, np.float32))
+    before = [v.numpy() for v in control.networks()["attention"]]
+    batch = batch_of(rng)
+    logs = control.train_step(batch, control.step_variant(0))
+    expected = reference.train_step(batch, False)
+    assert float(logs["loss"]) == pytest.approx(float(expected["loss"]), rel=1e-6)
+    for a, b in zip(control.networks()["hash"], reference.networks()["hash"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    for a, v in zip(before, control.networks()["attention"]):
+        np.testing.assert_array_equal(a, v.numpy())
+    with pytest.raises(ValueError, match="mask must be one of"):
+        make(mask="mean")
+    control.save(str(tmp_path / "none.keras"))
+    assert keras.saving.load_model(str(tmp_path / "none.keras")).mask_mode == "none"

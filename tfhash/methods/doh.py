@@ -21,6 +21,7 @@ def _power_of_two(value):
             ("doh.share_backbone", *checks.BOOLEAN),
             ("doh.local_units", *checks.NON_NEGATIVE_INT),
             ("doh.global_units", *checks.NON_NEGATIVE_INT),
+            ("doh.attention", *checks.choice(*models.doh.ATTENTIONS)),
             lambda config: None if config.doh.tau_end <= config.doh.tau_start else (
                 f"doh.tau_end={config.doh.tau_end} must be at most doh.tau_start="
                 f"{config.doh.tau_start} (the temperature falls)"),
@@ -40,4 +41,4 @@ def build(config, spec):
                       triplet_margin=section.triplet_margin, class_weight=section.class_weight,
                       local_units=section.local_units, global_units=section.global_units,
                       fusion_batch_norm=config.model.head_batch_norm,
-                      similarity=config.loss.similarity)
+                      similarity=config.loss.similarity, attention=section.attention)

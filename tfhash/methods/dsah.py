@@ -17,6 +17,7 @@ from tfhash.methods import checks, common, registry
             ("dsah.mask_initial_bias", *checks.NUMBER),
             ("dsah.mask_normalization", *checks.choice(*layers.SaliencyMask.NORMALIZATIONS)),
             ("dsah.mask_level", *checks.choice(*models.dsah.MASK_LEVELS)),
+            ("dsah.mask", *checks.choice(*models.dsah.MASKS)),
             lambda config: None if config.dsah.mask_level != "trunk_map"
             or config.model.get("train_from") else
             ("dsah.mask_level='trunk_map' masks the map of a frozen trunk: set "
@@ -34,4 +35,5 @@ def build(config, spec):
                        saliency_loss=section.saliency_loss, margin=section.margin,
                        area_weight=section.area_weight, attention_every=section.attention_every,
                        area_target=section.area_target, mask_level=section.mask_level,
+                       mask=section.mask,
                        **common.likelihood_settings(config))

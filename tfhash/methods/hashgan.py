@@ -15,7 +15,8 @@ from tfhash.methods import checks, common, registry
             ("hashgan.adversarial_bound", *checks.NON_NEGATIVE),
             ("hashgan.adversarial_weight", *checks.NON_NEGATIVE),
             ("hashgan.attended_share", *checks.SHARE),
-            ("hashgan.hash_step_mask_gradient", *checks.BOOLEAN)),
+            ("hashgan.hash_step_mask_gradient", *checks.BOOLEAN),
+            ("hashgan.train_attention", *checks.BOOLEAN)),
     reads=("hashgan",))
 def build(config, spec):
     section = config.hashgan
@@ -28,4 +29,5 @@ def build(config, spec):
                           adversarial_bound=section.adversarial_bound,
                           adversarial_weight=section.adversarial_weight,
                           attended_share=section.attended_share,
-                          mask_gradient=section.hash_step_mask_gradient)
+                          mask_gradient=section.hash_step_mask_gradient,
+                          train_attention=section.train_attention)

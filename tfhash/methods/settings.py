@@ -145,7 +145,11 @@ def migrate_flat(flat):
         for field in registry.METHOD_FIELDS:
             if field not in used:
                 flat[field] = None
-    flat.setdefault("dsah.mask_level", "pixels")  # every run before the switch masked pixels
+    # runs from before these switches: pixel masks, a learned attention
+    flat.setdefault("dsah.mask_level", "pixels")
+    flat.setdefault("dsah.mask", "learned")
+    flat.setdefault("doh.attention", "learned")
+    flat.setdefault("hashgan.train_attention", True)
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
         flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch

@@ -13,6 +13,9 @@ from tfhash.models import base, contract
 from tfhash.retrieval import codes as codes_lib
 
 ORDINAL_LOSSES = ("likelihood", "triplet")
+# "uniform": the attribution control, the spatial softmax held at its uniform start
+# (the local stream average-pools its map), everything else the same
+ATTENTIONS = ("learned", "uniform")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -57,6 +60,9 @@ class DOH(base.HashingModel):
       local_units, global_units: widths of the local 1x1 convs and of the global
         dense layer; 0 takes the backbone's width.
       similarity: label similarity of the pairs (`losses.label_similarity`).
+      attention: "learned", or "uniform" (the control for what the attention adds:
+        its scoring conv keeps its zero start and never trains, so the local stream
+        average-pools its map).
 
     Reference: Jin, Shu, Li, Li, Qi, Tang, "Deep Ordinal Hashing with Spatial
     Attention", arXiv 1805.02459 / IEEE TIP 2019. The losses' exact forms and the
@@ -68,7 +74,8 @@ class DOH(base.HashingModel):
     def __init__(self, backbone, bits, num_classes, multi_label=False, local_backbone=None,
                  group_size=2, tau_start=1.0, tau_end=0.1, ordinal_loss="likelihood",
                  max_logit=6.0, triplet_margin=0.0, class_weight=1.0, local_units=0,
-                 global_units=0, fusion_batch_norm=False, similarity="shared", **kwargs):
+                 global_units=0, fusion_batch_norm=False, similarity="shared",
+                 attention="learned", **kwargs):
         super().__init__(bits, **kwargs)
         losses.check_pair_settings(similarity, 0.0)
         self.backbone = backbone
@@ -83,6 +90,9 @@ class DOH(base.HashingModel):
             raise ValueError(f"ordinal_loss must be one of {ORDINAL_LOSSES}, got {ordinal_loss!r}")
         if not 0 < float(tau_end) <= float(tau_start):
             raise ValueError(f"temperatures need 0 < tau_end <= tau_start, got {tau_start}, {tau_end}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.attention_mode = attention
         for name, value in (("class_weight", class_weight), ("triplet_margin", triplet_margin),
                             ("local_units", local_units), ("global_units", global_units)):
             if float(value) < 0:
@@ -95,6 +105,7 @@ class DOH(base.HashingModel):
         self.triplet_margin, self.class_weight = float(triplet_margin), float(class_weight)
         self.local_units, self.global_units = int(local_units), int(global_units)
         self.attention = SpatialSoftmaxPooling(name="attention")
+        self.attention.trainable = attention == "learned"  # the setter reaches its conv
         self.fusion = keras.layers.Dense(self.groups * self.group_size,
                                          use_bias=not self.fusion_batch_norm, name="fusion")
         self.fusion_norm = (keras.layers.BatchNormalization(synchronized=True, name="fusion_norm")
@@ -235,7 +246,8 @@ class DOH(base.HashingModel):
             group_size=self.group_size, tau_start=self.tau_start, tau_end=self.tau_end,
             ordinal_loss=self.ordinal_loss, max_logit=self.max_logit,
             triplet_margin=self.triplet_margin, class_weight=self.class_weight,
-            local_units=self.local_units, global_units=self.global_units)
+            local_units=self.local_units, global_units=self.global_units,
+            attention=self.attention_mode)
         return config
 
     @classmethod

@@ -11,6 +11,9 @@ SALIENCY_LOSSES = ("margin", "semantic")
 # what the saliency mask multiplies: the images (the paper's), or the map of the
 # backbone's frozen trunk (a cache of trunk maps then serves DSaH like any method)
 MASK_LEVELS = ("pixels", "trunk_map")
+# "none": the attribution control, H on unmasked inputs and no A step (A is built,
+# never trained or used)
+MASKS = ("learned", "none")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -53,6 +56,8 @@ class DSaH(base.HashingModel):
       similarity, balance_weight: the pairwise losses' (`models.DPSH`).
       mask_level: "pixels" or "trunk_map" (above); "trunk_map" needs both backbones
         cut at the same stage.
+      mask: "learned", or "none" (the control without the mask: H codes x itself,
+        the same H step, no A step).
 
     Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
     arXiv 1807.01459 / TIP 2020. The losses' exact forms are our reconstruction
@@ -64,7 +69,7 @@ class DSaH(base.HashingModel):
     def __init__(self, network, attention, num_train, num_classes, quant_weight=0.1, max_logit=0.0,
                  saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,
                  area_target=0.5, similarity="shared", balance_weight=0.0, mask_level="pixels",
-                 **kwargs):
+                 mask="learned", **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if saliency_loss not in SALIENCY_LOSSES:
@@ -89,6 +94,9 @@ class DSaH(base.HashingModel):
                                  f"{mine.train_from!r}), got {type(theirs).__name__} from "
                                  f"{theirs.train_from!r}")
         self.mask_level = mask_level
+        if mask not in MASKS:
+            raise ValueError(f"mask must be one of {MASKS}, got {mask!r}")
+        self.mask_mode = mask
         self.network = network
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
@@ -133,7 +141,10 @@ class DSaH(base.HashingModel):
         self.network(images)
 
     def saliency(self, images, training=False):
-        """Saliency maps S(x) in [0, 1], `(batch, H, W, 1)`, of float images."""
+        """Saliency maps S(x) in [0, 1], `(batch, H, W, 1)`, of float images (all ones
+        with `mask="none"`)."""
+        if self.mask_mode == "none":
+            return tf.ones_like(images[..., :1])
         return self.attention(images, training=training)
 
     def hash(self, images, training=False):
@@ -182,8 +193,9 @@ class DSaH(base.HashingModel):
         return tf.reduce_sum(margins) / (pairs.size * pairs.size) + area, mask
 
     def step_variant(self, step):
-        """Whether the A step runs after this H step (every `attention_every` steps)."""
-        return (step + 1) % self.attention_every == 0
+        """Whether the A step runs after this H step (every `attention_every` steps;
+        never without a mask)."""
+        return self.mask_mode == "learned" and (step + 1) % self.attention_every == 0
 
     def train_step(self, batch, variant=True):
         images = self.masked_input(batch["image"])
@@ -215,7 +227,7 @@ class DSaH(base.HashingModel):
             max_logit=self.max_logit, saliency_loss=self.saliency_loss, margin=self.margin,
             area_weight=self.area_weight, attention_every=self.attention_every,
             area_target=self.area_target, similarity=self.similarity,
-            balance_weight=self.balance_weight, mask_level=self.mask_level)
+            balance_weight=self.balance_weight, mask_level=self.mask_level, mask=self.mask_mode)
         return config
 
     @classmethod

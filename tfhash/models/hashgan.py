@@ -56,6 +56,9 @@ class HashGAN(base.HashingModel):
         paper's schedule says). The argument defaults keep models saved before
         these switches as they were; configs/default.py sets the method's
         defaults.
+      train_attention: False is the attribution control: the attention keeps its
+        initial weights (no attention step); masks, adversarial term and codes are
+        otherwise the method's.
 
     Reference: Zhang, Lai, Feng et al., "Attention-aware Deep Adversarial Hashing for
     Cross-Modal Retrieval", ECCV 2018 (arXiv 1711.09347). The schedule's hinge and
@@ -67,7 +70,7 @@ class HashGAN(base.HashingModel):
     def __init__(self, backbone, bits, num_classes, text_dim, text_widths=(512, 512),
                  image_widths=(512, 512), triplet_margin=0.0, squared=False, adversarial=True,
                  adversarial_bound=0.0, adversarial_weight=1.0, attended_share=0.0, mask_gradient=True,
-                 **kwargs):
+                 train_attention=True, **kwargs):
         super().__init__(bits, **kwargs)
         self.backbone = backbone
         for name, value in (("triplet_margin", triplet_margin),
@@ -86,6 +89,7 @@ class HashGAN(base.HashingModel):
         self.adversarial_weight = float(adversarial_weight)
         self.attended_share = float(attended_share)
         self.mask_gradient = bool(mask_gradient)
+        self.train_attention = bool(train_attention)
         self.text_features = TextMLP(self.text_widths, name="text_features")
         self.image_attention = HardSpatialMask(self.attended_share, name="image_attention")
         self.text_attention = HardFeatureMask(self.attended_share, name="text_attention")
@@ -237,7 +241,7 @@ class HashGAN(base.HashingModel):
     def train_step(self, batch, variant=None):
         del variant
         logs = self.hash_step(batch)
-        if self.adversarial:  # G:D = 1:1
+        if self.adversarial and self.train_attention:  # G:D = 1:1
             logs["attention_loss"] = self.attention_step(batch)
         return logs
 
@@ -249,7 +253,8 @@ class HashGAN(base.HashingModel):
                       triplet_margin=self.triplet_margin, squared=self.squared,
                       adversarial=self.adversarial, adversarial_bound=self.adversarial_bound,
                       adversarial_weight=self.adversarial_weight,
-                      attended_share=self.attended_share, mask_gradient=self.mask_gradient)
+                      attended_share=self.attended_share, mask_gradient=self.mask_gradient,
+                      train_attention=self.train_attention)
         return config
 
     @classmethod

@@ -8,7 +8,8 @@ EXPECTED: mAP@all image->text / text->image: 0.5730 / 0.5351 at 16 bits, 0.6100 
           (seeds 0, 1, 2), 0.6100 / 0.5330 at 64 bits; chance 0.5256 at 32 bits; 1.6 to 1.8 min of
           training per run on 2 CPU cores (AMD EPYC), measured by `python
           benchmarks/method_table.py --dataset=mirflickr --methods=dcmh,hashgan,hashgan_noadv
-          --bits=16,32,64 --table=crossmodal` (docs/results.md, with the readings).
+          --bits=16,32,64 --table=crossmodal` (docs/results.md, with the readings);
+          re-run on 2026-12-06 with today's code: every cell the same.
 """
 
 from configs import mirflickr

@@ -226,6 +226,9 @@ def get_config():
     # batch-norm statistics measured over a pass of the training part at the end of each
     # stage (network 1) and stage-2 epoch (network 2), instead of the moving averages
     config.dagh.reestimate_bn = True
+    # learned | none (the attribution control: network 1 without its mask and its
+    # attention loss, i.e. DPSH, whose codes network 2 then learns)
+    config.dagh.attention = "learned"
 
     config.dcmh = ml_collections.ConfigDict()  # also uses loss.max_logit, loss.similarity
     config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)

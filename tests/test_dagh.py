@@ -72,6 +72,43 @@ def test_attention_losses_match_numpy(rng, attention_loss):
     assert got == pytest.approx(expected.sum() / 64, rel=1e-4, abs=1e-6)
 
 
+def test_no_attention_control_is_dpsh_on_the_plain_map(tmp_path, rng):
+    """`attention="none"`: network 1 codes pool(F) through the head, its stage-1 loss
+    is the bank likelihood alone (against NumPy), the mask never moves; the guided
+    codes network 2 learns are those codes' signs."""
+    model = make(attention="none")
+    mask_start = [w.numpy() for w in model.mask.weights]
+    assert not model.mask.trainable_weights
+    assert all(id(w) not in {id(v) for v in model.networks()["stage1"]} for w in model.mask.weights)
+    batch = batch_of(rng)
+    out = model.stream1(batch["image"], training=False)
+    plain = model.head(model.pool(model.backbone(batch["image"])["feature_map"])).numpy()
+    np.testing.assert_allclose(out["attended"].numpy(), plain, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["attended"].numpy(), out["plain"].numpy(), rtol=1e-5, atol=1e-6)
+    # the step's loss is DPSH's bank likelihood of the plain codes, nothing more (the
+    # likelihood itself is checked against NumPy in test_training_losses.py)
+    reference = make(attention="none")
+    reference.set_weights(model.get_weights())
+    codes = reference.head(reference.pool(reference.backbone(
+        batch["image"], training=True)["feature_map"]), training=True)
+    expected, _ = losses.bank_likelihood(reference.bank, codes, batch, scale=0.5,
+                                         quant_weight=reference.quant_weight)
+    logs = model.train_step(batch, 1)
+    assert float(logs["attention_loss"]) == 0.0
+    assert float(logs["loss"]) == pytest.approx(float(expected), rel=1e-5)
+    learned = make()
+    learned.set_weights(model.get_weights())
+    assert float(learned.train_step(batch, 1)["attention_loss"]) > 0
+    for _ in range(3):
+        model.train_step(batch_of(rng), 1)
+    for a, w in zip(mask_start, model.mask.weights):
+        np.testing.assert_array_equal(a, w.numpy())
+    model.save(str(tmp_path / "none.keras"))
+    assert keras.saving.load_model(str(tmp_path / "none.keras")).attention_mode == "none"
+    with pytest.raises(ValueError, match="attention must be one of"):
+        make(attention="uniform")
+
+
 def test_stage_steps_update_their_network_only(rng):
     model = make()
     networks = model.networks()

@@ -46,6 +46,7 @@ def _stages_fit(config):
             ("dagh.eval_stream", *checks.choice(1, 2)),
             ("dagh.second_init", *checks.choice(*models.dagh.SECOND_INITS)),
             ("dagh.reestimate_bn", *checks.BOOLEAN),
+            ("dagh.attention", *checks.choice(*models.dagh.ATTENTIONS)),
             _stages_fit,
             lambda config: None if config.dagh.second_init != "stream1" or not config.dagh.second_widths
             else ("dagh.second_init='stream1' needs network 2's backbone to be network 1's "
@@ -64,4 +65,5 @@ def build(config, spec):
                        attention_weight=section.attention_weight, margin=section.margin,
                        eval_stream=section.eval_stream, second_init=section.second_init,
                        reestimate_bn=section.get("reestimate_bn", False),
+                       attention=section.get("attention", "learned"),
                        **common.likelihood_settings(config))

@@ -150,6 +150,7 @@ def migrate_flat(flat):
     flat.setdefault("dsah.mask", "learned")
     flat.setdefault("doh.attention", "learned")
     flat.setdefault("hashgan.train_attention", True)
+    flat.setdefault("dagh.attention", "learned")
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
         flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch

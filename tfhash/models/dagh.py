@@ -15,6 +15,9 @@ from tfhash.retrieval import codes as codes_lib
 ATTENTION_LOSSES = ("difference", "contrastive")
 GUIDED_CODES_FILE = "guided_codes.npz"
 SECOND_INITS = ("scratch", "stream1")
+# "none": the attribution control, network 1 without its mask (DPSH's likelihood on
+# the plain map, no attention loss), so network 2 learns DPSH-like codes
+ATTENTIONS = ("learned", "none")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -69,6 +72,10 @@ class DAgH(base.HashingModel):
         weights) or "stream1" (at the stage boundary network 2 becomes network 1
         without its mask, `copy_stream1_into_stream2`; needs the same backbone; our
         departure, for backbones trained from scratch: docs/results.md "DAgH").
+      attention: "learned", or "none" (the control for what the mask adds: network 1
+        codes the plain map, its loss is DPSH's likelihood alone, the mask is built
+        but never used or trained; network 2 then learns those codes, so it is also
+        the control "network 2 trained on DPSH's codes").
 
     Reference: Yang, Osolo Ian, Sun, Long, "Deep Attention-guided Hashing", arXiv
     1812.01404 / IEEE Access 2019. The losses' exact forms are our reconstruction
@@ -80,7 +87,8 @@ class DAgH(base.HashingModel):
     def __init__(self, network, second_backbone, mask, num_train, num_classes, stage1_epochs=20,
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
                  attention_weight=1.0, margin=1.0, eval_stream=2, second_init="scratch",
-                 similarity="shared", balance_weight=0.0, reestimate_bn=True, **kwargs):
+                 similarity="shared", balance_weight=0.0, reestimate_bn=True,
+                 attention="learned", **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if second_init not in SECOND_INITS:
@@ -96,6 +104,9 @@ class DAgH(base.HashingModel):
             raise ValueError(f"eval_stream must be 1 or 2, got {eval_stream}")
         if float(attention_weight) < 0:
             raise ValueError(f"attention_weight must be >= 0, got {attention_weight}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.attention_mode = attention
         self.network = network
         self.num_train, self.num_classes = int(num_train), int(num_classes)
         self.second_backbone = second_backbone
@@ -108,6 +119,7 @@ class DAgH(base.HashingModel):
         self.similarity, self.balance_weight = similarity, float(balance_weight)
         self.reestimate_bn = bool(reestimate_bn)
         self.mask = mask
+        self.mask.trainable = attention == "learned"
         self.pool = keras.layers.GlobalAveragePooling2D()
         self.second_head = keras.layers.Dense(self.bits, name="second_head")
         self.bank = MemoryBank(self.num_train, self.bits, self.num_classes, name="bank")
@@ -151,8 +163,12 @@ class DAgH(base.HashingModel):
         the codes of the plain (unattended) map through the same head, held fixed
         (inference mode, no gradient), and the attention mask."""
         feature_map = self.backbone(images, training=training)["feature_map"]
-        masked = self.mask(feature_map)
         plain = self.head(self.pool(tf.stop_gradient(feature_map)), training=False)
+        if self.attention_mode == "none":  # the control: the plain map, no mask
+            return {"attended": self.head(self.pool(feature_map), training=training),
+                    "plain": tf.stop_gradient(plain),
+                    "mask": tf.ones_like(feature_map[..., :1])}
+        masked = self.mask(feature_map)
         return {"attended": self.head(self.pool(masked["attended"]), training=training),
                 "plain": tf.stop_gradient(plain), "mask": masked["mask"]}
 
@@ -266,7 +282,10 @@ class DAgH(base.HashingModel):
             loss, logs = losses.bank_likelihood(
                 self.bank, out["attended"], batch, scale=self.scale, quant_weight=self.quant_weight,
                 similarity=self.similarity, balance_weight=self.balance_weight)
-            attention = self._attention_loss(out, batch)
+            if self.attention_mode == "none":
+                attention = tf.constant(0.0)
+            else:
+                attention = self._attention_loss(out, batch)
             loss = loss + self.attention_weight * attention
         self.optimize("stage1", tape, loss)
         return dict(logs, loss=loss, attention_loss=attention,
@@ -307,7 +326,7 @@ class DAgH(base.HashingModel):
             attention_weight=self.attention_weight, margin=self.margin,
             eval_stream=self.eval_stream, second_init=self.second_init,
             similarity=self.similarity, balance_weight=self.balance_weight,
-            reestimate_bn=self.reestimate_bn)
+            reestimate_bn=self.reestimate_bn, attention=self.attention_mode)
         return config
 
     @classmethod

@@ -85,8 +85,23 @@ PRETRAINED = (
     "maps cached once per item (float16, with the flipped training images), the head conv "
     "and the method's layers trained for {epochs} epochs, batch 64, Adam 1e-3 with cosine "
     "decay (configs/<method>_<data>_pretrained.py, `default.pretrained_setting`)")
+PRETRAINED_NOTES = {
+    "dsah": "DSaH: DPSH's hashing network, its mask on the trunk's 14 x 14 map "
+            "(`dsah.mask_level=\"trunk_map\"`; the paper masks pixels), the attention network's "
+            "own head conv and 1x1 scoring conv on that map, semantic saliency loss with area "
+            "weight 1 down to a floor of half the map, max-normalised maps",
+    "doh": "DOH: two streams on the same ImageNet trunk (global: head conv, pooling, dense; "
+           "local: head conv, two 1x1 convs, spatial-softmax attention over the 14 x 14 cells), "
+           "K = 2, likelihood loss, temperature 1 -> 0.1",
+    "dagh": "DAgH: stage 1 (network 1: head conv, attention mask, hash head) for 20 epochs, stage "
+            "2 (network 2: its own head conv from the same ImageNet trunk, learning the guided "
+            "codes) for the rest; cells: network 2 / network 1",
+    "hashgan": "HashGAN: hard spatial attention over the 14 x 14 cells and tag attention, "
+               "each keeping 0.9 of its item, triplet retrieval and adversarial losses",
+}
 for _name in ("cifar10", "flowers17", "mirflickr"):
     _spec = dict(DATASETS[_name])
+    _spec["notes"] = {**_spec.get("notes", {}), **PRETRAINED_NOTES}
     _spec["runs_dir"] = _spec["runs_dir"].rstrip("/") + "_pretrained"
     _spec["describe"] = (_spec["describe"].split(", small CNN")[0] + ", " + PRETRAINED + ".")
     _spec["base"] = _name

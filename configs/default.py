@@ -209,6 +209,9 @@ def get_config():
     # learned | uniform (the attribution control: the spatial softmax kept at its
     # uniform start, so the local stream average-pools its map)
     config.doh.attention = "learned"
+    # both | global (the control: the global stream alone, i.e. DPSH-like codes with
+    # DOH's annealed soft assignment and one classification head)
+    config.doh.streams = "both"
 
     config.dagh = ml_collections.ConfigDict()  # also uses loss.*
     # stage 1 (attention + hashing network) takes stage1_share of the epochs (rounded;

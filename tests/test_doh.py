@@ -138,8 +138,43 @@ def test_uniform_attention_control_average_pools_and_never_trains(tmp_path, rng)
     np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_global_stream_control_has_no_local_stream(tmp_path, rng):
+    """`streams="global"`: one backbone, the groups from the global vector alone, one
+    classification head; the loss is the ordinal likelihood plus that head's
+    cross-entropy (the pieces are checked against NumPy above)."""
+    with pytest.raises(ValueError, match="pass no local_backbone"):
+        make(streams="global")
+    keras.utils.set_random_seed(5)
+    model = models.DOH(backbones.SmallCNN((4, 8), 1), 12, num_classes=3, fusion_batch_norm=True,
+                       streams="global")
+    model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+    model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
+    assert model.attention is None and model.local_class is None
+    assert not any("attention" in v.path or "conv6" in v.path for v in model.weights)
+    assert model.fusion.kernel.shape[0] == model.global_dense.units  # the global vector only
+    batch = batch_of(rng)
+    out = model.streams(batch["image"], training=True)
+    assert set(out) == {"logits", "global_class"}
+    expected, _ = model.compute_ordinal_loss(out, batch)
+    pair = ordinal.ordinal_likelihood(
+        ordinal.ordinal_similarity(*(2 * [ordinal.soft_assignment(out["logits"], 1.0)])),
+        (batch["label"] @ batch["label"].T > 0).astype(np.float32), 12, 6.0)
+    classes = ordinal.classification(out["global_class"], batch["label"], False)
+    assert float(expected) == pytest.approx(
+        float(tf.reduce_mean(pair)) + float(tf.reduce_sum(classes)) / 8, rel=1e-5)
+    logs = model.train_step(batch)
+    assert "attention_max" not in logs and np.isfinite(float(logs["loss"]))
+    assert model.figure_maps(batch["image"].astype(np.uint8)) == {}
+    model.save(str(tmp_path / "global.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "global.keras"))
+    assert loaded.streams_mode == "global"
+    np.testing.assert_allclose(loaded(batch["image"]).numpy(), model(batch["image"]).numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"attention": "random"}, "attention must be one of"),
+    ({"streams": "local"}, "streams must be one of"),
     ({"group_size": 3}, "power of 2"), ({"group_size": 32}, "multiple of log2"),
     ({"ordinal_loss": "pairwise"}, "ordinal_loss"), ({"tau_start": 0.1, "tau_end": 1.0}, "tau_end"),
 ])

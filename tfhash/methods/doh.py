@@ -22,6 +22,7 @@ def _power_of_two(value):
             ("doh.local_units", *checks.NON_NEGATIVE_INT),
             ("doh.global_units", *checks.NON_NEGATIVE_INT),
             ("doh.attention", *checks.choice(*models.doh.ATTENTIONS)),
+            ("doh.streams", *checks.choice(*models.doh.STREAMS)),
             lambda config: None if config.doh.tau_end <= config.doh.tau_start else (
                 f"doh.tau_end={config.doh.tau_end} must be at most doh.tau_start="
                 f"{config.doh.tau_start} (the temperature falls)"),
@@ -32,7 +33,9 @@ def _power_of_two(value):
 def build(config, spec):
     section = config.doh
     # the local stream's backbone is made first: the order the layers draw their seeds in
-    local = None if section.share_backbone else common.backbone(config.model, spec.image_size)
+    streams = section.get("streams", "both")
+    local = (None if section.share_backbone or streams == "global"
+             else common.backbone(config.model, spec.image_size))
     return models.DOH(common.backbone(config.model, spec.image_size), config.bits,
                       num_classes=spec.num_classes, multi_label=spec.multi_label,
                       local_backbone=local, group_size=section.group_size,
@@ -41,4 +44,5 @@ def build(config, spec):
                       triplet_margin=section.triplet_margin, class_weight=section.class_weight,
                       local_units=section.local_units, global_units=section.global_units,
                       fusion_batch_norm=config.model.head_batch_norm,
-                      similarity=config.loss.similarity, attention=section.attention)
+                      similarity=config.loss.similarity, attention=section.attention,
+                      streams=streams)

@@ -149,6 +149,7 @@ def migrate_flat(flat):
     flat.setdefault("dsah.mask_level", "pixels")
     flat.setdefault("dsah.mask", "learned")
     flat.setdefault("doh.attention", "learned")
+    flat.setdefault("doh.streams", "both")
     flat.setdefault("hashgan.train_attention", True)
     flat.setdefault("dagh.attention", "learned")
     if method == "dagh":  # stage1_epochs was always explicit; the share came later

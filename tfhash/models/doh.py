@@ -16,6 +16,10 @@ ORDINAL_LOSSES = ("likelihood", "triplet")
 # "uniform": the attribution control, the spatial softmax held at its uniform start
 # (the local stream average-pools its map), everything else the same
 ATTENTIONS = ("learned", "uniform")
+# "global": the attribution control without the local stream (no second backbone, no
+# attention, no local head): DPSH-like codes with DOH's annealed soft assignment and
+# its classification head
+STREAMS = ("both", "global")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -63,6 +67,8 @@ class DOH(base.HashingModel):
       attention: "learned", or "uniform" (the control for what the attention adds:
         its scoring conv keeps its zero start and never trains, so the local stream
         average-pools its map).
+      streams: "both", or "global" (the control for what the local stream adds: the
+        groups come from the global stream alone; `local_backbone` must be None).
 
     Reference: Jin, Shu, Li, Li, Qi, Tang, "Deep Ordinal Hashing with Spatial
     Attention", arXiv 1805.02459 / IEEE TIP 2019. The losses' exact forms and the
@@ -75,7 +81,7 @@ class DOH(base.HashingModel):
                  group_size=2, tau_start=1.0, tau_end=0.1, ordinal_loss="likelihood",
                  max_logit=6.0, triplet_margin=0.0, class_weight=1.0, local_units=0,
                  global_units=0, fusion_batch_norm=False, similarity="shared",
-                 attention="learned", **kwargs):
+                 attention="learned", streams="both", **kwargs):
         super().__init__(bits, **kwargs)
         losses.check_pair_settings(similarity, 0.0)
         self.backbone = backbone
@@ -93,6 +99,11 @@ class DOH(base.HashingModel):
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
         self.attention_mode = attention
+        if streams not in STREAMS:
+            raise ValueError(f"streams must be one of {STREAMS}, got {streams!r}")
+        if streams == "global" and local_backbone is not None:
+            raise ValueError("streams='global' has no local stream: pass no local_backbone")
+        self.streams_mode = streams
         for name, value in (("class_weight", class_weight), ("triplet_margin", triplet_margin),
                             ("local_units", local_units), ("global_units", global_units)):
             if float(value) < 0:
@@ -104,14 +115,17 @@ class DOH(base.HashingModel):
         self.ordinal_loss, self.max_logit = ordinal_loss, float(max_logit)
         self.triplet_margin, self.class_weight = float(triplet_margin), float(class_weight)
         self.local_units, self.global_units = int(local_units), int(global_units)
-        self.attention = SpatialSoftmaxPooling(name="attention")
-        self.attention.trainable = attention == "learned"  # the setter reaches its conv
+        self.attention = self.local_class = None
+        if streams == "both":
+            self.attention = SpatialSoftmaxPooling(name="attention")
+            self.attention.trainable = attention == "learned"  # the setter reaches its conv
         self.fusion = keras.layers.Dense(self.groups * self.group_size,
                                          use_bias=not self.fusion_batch_norm, name="fusion")
         self.fusion_norm = (keras.layers.BatchNormalization(synchronized=True, name="fusion_norm")
                             if self.fusion_batch_norm else None)
         self.global_class = keras.layers.Dense(self.num_classes, name="global_class")
-        self.local_class = keras.layers.Dense(self.num_classes, name="local_class")
+        if streams == "both":
+            self.local_class = keras.layers.Dense(self.num_classes, name="local_class")
         self.temperature = self.add_weight(shape=(), initializer=keras.initializers.Constant(
             self.tau_start), trainable=False, name="temperature")
 
@@ -122,6 +136,16 @@ class DOH(base.HashingModel):
     # -- networks -------------------------------------------------------------------
     def build_networks(self, spec):
         images = spec.symbolic("image")
+        if self.streams_mode == "global":
+            features = self.backbone(images)["features"]
+            self.global_dense = keras.layers.Dense(self.global_units or features.shape[-1],
+                                                   activation="relu", name="fc7")
+            vector = self.global_dense(features)
+            self.global_class(vector)
+            logits = self.fusion(vector)
+            if self.fusion_norm is not None:
+                self.fusion_norm(logits)
+            return
         features = self.backbone(images)["features"]
         feature_map = self._local_backbone(images)["feature_map"]
         # conv6 / conv7 and fc7 of the paper's AlexNet streams, sized from the backbones
@@ -146,17 +170,22 @@ class DOH(base.HashingModel):
     def streams(self, images, training=False):
         """`{"logits": (batch, R, K), "attention": (batch, h, w), "local_class",
         "global_class"}` of float images."""
-        feature_map = self._local_backbone(images, training=training)["feature_map"]
-        for layer in self.local_convs:
-            feature_map = layer(feature_map)
-        local = self.attention(feature_map)
         vector = self.global_dense(self.backbone(images, training=training)["features"])
-        logits = self.fusion(keras.ops.concatenate([local["pooled"], vector], axis=-1))
+        if self.streams_mode == "global":
+            logits, local = self.fusion(vector), None
+        else:
+            feature_map = self._local_backbone(images, training=training)["feature_map"]
+            for layer in self.local_convs:
+                feature_map = layer(feature_map)
+            local = self.attention(feature_map)
+            logits = self.fusion(keras.ops.concatenate([local["pooled"], vector], axis=-1))
         if self.fusion_norm is not None:
             logits = self.fusion_norm(logits, training=training)
-        return {"logits": keras.ops.reshape(logits, (-1, self.groups, self.group_size)),
-                "attention": local["attention"], "local_class": self.local_class(local["pooled"]),
-                "global_class": self.global_class(vector)}
+        out = {"logits": keras.ops.reshape(logits, (-1, self.groups, self.group_size)),
+               "global_class": self.global_class(vector)}
+        if local is not None:
+            out.update(attention=local["attention"], local_class=self.local_class(local["pooled"]))
+        return out
 
     def call(self, images, training=False):
         """The relaxed codes: h^1 - h^2 per group for K = 2, the group logits otherwise."""
@@ -168,6 +197,8 @@ class DOH(base.HashingModel):
     def attention_maps(self, images):
         """Spatial-softmax attention of the local stream, `(batch, h, w)`, each map
         summing to 1, of float or uint8 images."""
+        if self.streams_mode == "global":
+            raise ValueError("streams='global' has no local stream and no attention maps")
         return self.streams(tf.cast(images, tf.float32))["attention"]
 
     # -- codes ----------------------------------------------------------------------
@@ -188,6 +219,8 @@ class DOH(base.HashingModel):
                       "2 x the number of groups that differ"))}
 
     def figure_maps(self, images):
+        if self.streams_mode == "global":  # no attention to draw
+            return {}
         maps = self.attention_maps(images)[..., None]  # (batch, h, w, 1)
         cells = maps.shape[1] * maps.shape[2]
         upsampled = tf.image.resize(maps, images.shape[1:3], method="nearest")[..., 0].numpy()
@@ -227,13 +260,14 @@ class DOH(base.HashingModel):
             hinges, counts = ordinal.ordinal_triplet(similarity_hat, pairs.similarity, margin)
             total = tf.reduce_sum(replicas.replica_gather(tf.reduce_sum(counts)[None]))
             pair = tf.reduce_sum(hinges) / tf.maximum(total, 1.0)
-        classes = (ordinal.classification(out["local_class"], batch["label"], self.multi_label)
-                   + ordinal.classification(out["global_class"], batch["label"], self.multi_label))
+        classes = ordinal.classification(out["global_class"], batch["label"], self.multi_label)
+        if "local_class" in out:
+            classes += ordinal.classification(out["local_class"], batch["label"], self.multi_label)
         class_loss = tf.reduce_sum(classes) / pairs.size
-        attention_max = tf.reduce_mean(tf.reduce_max(out["attention"], axis=[1, 2]))
         logs = {"ordinal_loss": pair, "class_loss": class_loss,
-                "temperature": tf.convert_to_tensor(self.temperature),
-                "attention_max": attention_max}
+                "temperature": tf.convert_to_tensor(self.temperature)}
+        if "attention" in out:
+            logs["attention_max"] = tf.reduce_mean(tf.reduce_max(out["attention"], axis=[1, 2]))
         return pair + self.class_weight * class_loss, logs
 
     def get_config(self):
@@ -247,7 +281,7 @@ class DOH(base.HashingModel):
             ordinal_loss=self.ordinal_loss, max_logit=self.max_logit,
             triplet_margin=self.triplet_margin, class_weight=self.class_weight,
             local_units=self.local_units, global_units=self.global_units,
-            attention=self.attention_mode)
+            attention=self.attention_mode, streams=self.streams_mode)
         return config
 
     @classmethod

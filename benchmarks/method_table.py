@@ -96,6 +96,8 @@ PRETRAINED_NOTES = {
     "dagh": "DAgH: stage 1 (network 1: head conv, attention mask, hash head) for 20 epochs, stage "
             "2 (network 2: its own head conv from the same ImageNet trunk, learning the guided "
             "codes) for the rest; cells: network 2 / network 1",
+    "dcmh": "DCMH: image network the head conv and the hash layer on the trunk's map, "
+            "8,192-unit text network, B refreshed every epoch",
     "hashgan": "HashGAN: hard spatial attention over the 14 x 14 cells and tag attention, "
                "each keeping 0.9 of its item, triplet retrieval and adversarial losses",
 }

@@ -124,9 +124,18 @@ METHOD_NOTES = {
     "hashgan": "HashGAN: hard spatial and tag attention with straight-through gradients, "
                "triplet retrieval and adversarial losses",
     "hashgan_noadv": "HashGAN (triplet only): the same networks without attention and adversary",
+    "doh_uniform": "DOH, uniform attention: the spatial softmax held at uniform (average pooling)",
+    "doh_global": "DOH, global stream only: no local stream and no attention",
+    "dsah_nomask": "DSaH, no mask: the hashing network on unmasked inputs, no attention step",
+    "dagh_nomask": "DAgH, no mask: network 1 without its mask, network 2 learning its codes",
+    "hashgan_fixed": "HashGAN, attention fixed: its attention never trained",
 }
 NAMES = {"dsah": "DSaH", "dagh": "DAgH", "hashgan": "HashGAN",
-         "hashgan_noadv": "HashGAN (triplet only)"}
+         "hashgan_noadv": "HashGAN (triplet only)",
+         # the attribution controls (configs/<control>_<data>_pretrained.py)
+         "doh_uniform": "DOH, uniform attention", "doh_global": "DOH, global stream only",
+         "dsah_nomask": "DSaH, no mask", "dagh_nomask": "DAgH, no mask",
+         "hashgan_fixed": "HashGAN, attention fixed"}
 
 
 def extract(archive, target, marker_name):

@@ -280,9 +280,12 @@ def archive_run(workdir, target):
         source = os.path.join(workdir, name)
         if os.path.exists(source):
             shutil.copyfile(source, os.path.join(partial, name))
+    old = target.rstrip(os.sep) + ".old"
+    shutil.rmtree(old, ignore_errors=True)
     if os.path.isdir(target):
-        shutil.rmtree(target)
+        os.replace(target, old)  # the older copy stays whole until the new one is in place
     os.replace(partial, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def cell_overrides(bits, epochs, source, seed):

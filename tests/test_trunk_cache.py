@@ -120,3 +120,20 @@ def test_a_method_on_pixels_runs_its_trunk_at_every_step(tmp_path, cache_dir):
     assert not os.path.exists(cache_dir) or not os.listdir(cache_dir)
     frozen = trunks.cut_backbones(model)
     assert frozen and all(not w.trainable for b in frozen for w in b.stage_layers(0)[0].weights)
+
+
+def test_the_key_names_how_the_trunk_computes(monkeypatch):
+    """Maps computed another way (EfficientNet-Lite0 folds its batch norms into the
+    convs) are another cache: the trunk's computation is part of the key."""
+    source = data.load_source("digits", 16)
+    backbone = backbones.SmallCNN((4, 8), 1, train_from="stage2")
+    backbone.build((None, 16, 16, 3))
+    items, flipped = np.arange(30), np.arange(0, 30, 3)
+    key = trunk_cache.cache_key(backbone, 16, items, flipped, source, "split")
+    assert key["computation"] == "the layers"
+    monkeypatch.setattr(backbones.SmallCNN, "TRUNK_COMPUTATION", "folded", raising=False)
+    other = trunk_cache.cache_key(backbone, 16, items, flipped, source, "split")
+    assert other != key and {k for k in key if key[k] != other[k]} == {"computation"}
+    assert (trunk_cache.TrunkCache("/tmp", other, items, flipped).digest
+            != trunk_cache.TrunkCache("/tmp", key, items, flipped).digest)
+    assert backbones.EfficientNetLite0.TRUNK_COMPUTATION == "batch norm folded into each conv"

@@ -56,6 +56,7 @@ def cache_key(backbone, image_size, items, flipped, source, split_checksum):
     return {"format": FORMAT, "backbone": type(backbone).__name__,
             "backbone_config": json.loads(json.dumps(config, default=str)),
             "trunk_sha256": weights_checksum(trunk), "cut": backbone.train_from,
+            "computation": getattr(backbone, "TRUNK_COMPUTATION", "the layers"),
             "image_size": int(image_size), "preprocess": preprocess.VERSION,
             "source": source.fingerprint(), "split": split_checksum,
             "items": hashlib.sha256(np.asarray(items, np.int64).tobytes()).hexdigest(),

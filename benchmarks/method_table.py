@@ -128,13 +128,16 @@ METHOD_NOTES = {
     "doh_global": "DOH, global stream only: no local stream and no attention",
     "dsah_nomask": "DSaH, no mask: the hashing network on unmasked inputs, no attention step",
     "dagh_nomask": "DAgH, no mask: network 1 without its mask, network 2 learning its codes",
+    "dsah_mean": "DSaH, mean map: the attention network trained as in DSaH, the hashing network "
+                 "coding every input times the mean of its maps over the training items",
     "hashgan_fixed": "HashGAN, attention fixed: its attention never trained",
 }
 NAMES = {"dsah": "DSaH", "dagh": "DAgH", "hashgan": "HashGAN",
          "hashgan_noadv": "HashGAN (triplet only)",
          # the attribution controls (configs/<control>_<data>_pretrained.py)
          "doh_uniform": "DOH, uniform attention", "doh_global": "DOH, global stream only",
-         "dsah_nomask": "DSaH, no mask", "dagh_nomask": "DAgH, no mask",
+         "dsah_nomask": "DSaH, no mask", "dsah_mean": "DSaH, mean map",
+         "dagh_nomask": "DAgH, no mask",
          "hashgan_fixed": "HashGAN, attention fixed"}
 
 

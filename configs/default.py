@@ -193,7 +193,9 @@ def get_config():
     # what the mask multiplies: pixels (the paper's) | trunk_map (the map of the frozen
     # trunk, model.train_from; the trunk-map cache then serves DSaH)
     config.dsah.mask_level = "pixels"
-    config.dsah.mask = "learned"  # learned | none (the control: H on unmasked inputs)
+    # learned | none (the control: H on unmasked inputs) | mean (the control without
+    # per-image attention: H codes every input times the mean of A's maps)
+    config.dsah.mask = "learned"
 
     config.doh = ml_collections.ConfigDict()  # also uses loss.similarity, model.head_batch_norm
     config.doh.group_size = 2  # K: 2 gives plain binary codes (one bit per group)

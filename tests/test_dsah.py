@@ -315,6 +315,81 @@ def test_no_mask_control_codes_the_inputs_with_the_same_h_step(tmp_path, rng):
     for a, v in zip(before, control.networks()["attention"]):
         np.testing.assert_array_equal(a, v.numpy())
     with pytest.raises(ValueError, match="mask must be one of"):
-        make(mask="mean")
+        make(mask="median")
     control.save(str(tmp_path / "none.keras"))
     assert keras.saving.load_model(str(tmp_path / "none.keras")).mask_mode == "none"
+
+
+def test_mean_map_control_codes_every_input_with_the_mean_of_as_maps(tmp_path, rng):
+    """`mask="mean"`: H codes x * M for every x, M the mean of A's maps over the
+    training items (NumPy over a pass of the items), computed before the first epoch
+    and after each; the H step is DSaH's with M in place of S(x); A still steps; M is
+    checkpointed and kept in the `.keras` file."""
+    control = make(mask="mean", saliency_loss="semantic")
+    score = control.attention.score
+    score.kernel.assign(rng.normal(size=score.kernel.shape).astype(np.float32))  # A varies
+    items = rng.uniform(0, 255, size=(10, 16, 16, 3)).astype(np.float32)
+
+    def train_pass(batch_size):
+        assert batch_size == models.dsah.MEAN_MAP_BATCH
+        return tf.data.Dataset.from_tensor_slices({"image": items.astype(np.uint8)}).batch(4)
+
+    context = models.EpochContext(0, 2, 1, 2, train_pass)
+    np.testing.assert_array_equal(control.mean_map.numpy(), 1.0)  # before the first epoch
+    control.on_epoch_begin(0, context)
+    per_item = control.saliency(items.astype(np.uint8).astype(np.float32)).numpy()
+    expected = per_item.mean(axis=0)
+    assert np.ptp(per_item, axis=0).max() > 0.05  # the items' maps differ
+    np.testing.assert_allclose(control.mean_map.numpy(), expected, rtol=1e-5, atol=1e-6)
+    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(control(images).numpy(), control.hash(images * expected).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    control.on_epoch_begin(1, context)  # computed once: a resumed run keeps its map
+    np.testing.assert_allclose(control.mean_map.numpy(), expected, rtol=1e-5, atol=1e-6)
+    # the H step is DSaH's with the mean map in place of each image's map
+    reference = make(mask="mean", saliency_loss="semantic")
+    reference.set_weights(control.get_weights())
+    batch = batch_of(rng)
+    h_before = [v.numpy() for v in control.networks()["hash"]]
+    with tf.GradientTape() as tape:
+        codes = reference.hash(batch["image"] * expected, training=True)
+        loss, _ = reference._semantic(codes, batch, update_bank=True)
+    reference.optimize("hash", tape, loss)
+    a_before = [v.numpy() for v in control.networks()["attention"]]
+    logs = control.train_step(batch, control.step_variant(0))
+    assert control.step_variant(0) is True and float(logs["loss"]) == pytest.approx(float(loss), rel=1e-6)
+    for a, b in zip(control.networks()["hash"], reference.networks()["hash"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    assert any(not np.array_equal(before, v.numpy())  # H stepped
+               for before, v in zip(h_before, control.networks()["hash"]))
+    assert any(not np.array_equal(a, v.numpy())  # A stepped
+               for a, v in zip(a_before, control.networks()["attention"]))
+    control.on_epoch_end(0, context)  # A moved: so does the map
+    moved = control.saliency(items.astype(np.uint8).astype(np.float32)).numpy().mean(axis=0)
+    assert np.abs(moved - expected).max() > 1e-6
+    np.testing.assert_allclose(control.mean_map.numpy(), moved, rtol=1e-5, atol=1e-6)
+    control.save(str(tmp_path / "mean.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "mean.keras"))
+    assert loaded.mask_mode == "mean"
+    np.testing.assert_array_equal(loaded.mean_map.numpy(), control.mean_map.numpy())
+    np.testing.assert_allclose(loaded(images).numpy(), control(images).numpy(), rtol=1e-5, atol=1e-5)
+    figure = control.figure_maps(images)["saliency"]
+    np.testing.assert_allclose(figure.maps, np.broadcast_to(moved[..., 0], (3, 16, 16)), atol=1e-6)
+
+
+def test_mean_map_control_in_the_loop_resumes_and_replicates(tmp_path, monkeypatch, rng):
+    settings = {"data.query_per_class": 5, "data.train_per_class": 20, "dsah.mask": "mean"}
+    config = tiny_config(method="dsah", **{"train.epochs": 1, **settings})
+    report = loop.train_and_evaluate(config, str(tmp_path), source=separable_source())
+    assert report["map_all"] > report["chance_map_all"]
+    resumed = resume(tiny_config(method="dsah", **{"train.epochs": 2, **settings}), tmp_path,
+                     monkeypatch, source=separable_source())
+    assert int(resumed.mean_map_ready.numpy()) == 1 and resumed.mean_map.numpy().min() < 1.0
+    mean_map = rng.uniform(0.2, 1.0, size=(16, 16, 1)).astype(np.float32)
+
+    def with_a_map(strategy=None):
+        model = make(strategy, mask="mean")
+        model.mean_map.assign(mean_map)
+        return model
+
+    assert_replicas_agree(with_a_map, batch_of(rng, 16))

@@ -12,8 +12,11 @@ SALIENCY_LOSSES = ("margin", "semantic")
 # backbone's frozen trunk (a cache of trunk maps then serves DSaH like any method)
 MASK_LEVELS = ("pixels", "trunk_map")
 # "none": the attribution control, H on unmasked inputs and no A step (A is built,
-# never trained or used)
-MASKS = ("learned", "none")
+# never trained or used); "mean": the control without per-image attention, H on every
+# input times one map, the mean of A's maps over the training items (A trains as in
+# DSaH)
+MASKS = ("learned", "none", "mean")
+MEAN_MAP_BATCH = 256
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -56,8 +59,12 @@ class DSaH(base.HashingModel):
       similarity, balance_weight: the pairwise losses' (`models.DPSH`).
       mask_level: "pixels" or "trunk_map" (above); "trunk_map" needs both backbones
         cut at the same stage.
-      mask: "learned", or "none" (the control without the mask: H codes x itself,
-        the same H step, no A step).
+      mask: "learned"; "none" (the control without the mask: H codes x itself,
+        the same H step, no A step); or "mean" (the control without per-image
+        attention: A and its step as with "learned", but H codes x * M for every x,
+        M the mean of A's maps over the training items, in order and without
+        augmentation, computed before the first epoch and after every epoch
+        (`mean_map`, checkpointed), so the codes at the end use A's last maps).
 
     Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
     arXiv 1807.01459 / TIP 2020. The losses' exact forms are our reconstruction
@@ -137,15 +144,50 @@ class DSaH(base.HashingModel):
 
     def build_networks(self, spec):
         images = spec.symbolic("image")
-        self.attention(images)  # A first: the order in which the first call built them
+        maps = self.attention(images)  # A first: the order in which the first call built them
         self.network(images)
+        if self.mask_mode == "mean":  # after every other weight: older checkpoints load
+            self.mean_map = self.add_weight(shape=tuple(maps.shape[1:]), initializer="ones",
+                                            trainable=False, name="mean_map")
+            self.mean_map_ready = self.add_weight(shape=(), initializer="zeros", dtype="int32",
+                                                  trainable=False, name="mean_map_ready")
 
     def saliency(self, images, training=False):
         """Saliency maps S(x) in [0, 1], `(batch, H, W, 1)`, of float images (all ones
-        with `mask="none"`)."""
+        with `mask="none"`). With `mask="mean"` these are A's maps, which H never codes
+        with (`hash_mask`)."""
         if self.mask_mode == "none":
             return tf.ones_like(images[..., :1])
         return self.attention(images, training=training)
+
+    def hash_mask(self, images, training=False):
+        """The mask H codes x with: S(x), or with `mask="mean"` the mean map for
+        every x."""
+        if self.mask_mode == "mean":
+            return tf.broadcast_to(self.mean_map, tf.concat([tf.shape(images)[:1],
+                                                             tf.shape(self.mean_map)], 0))
+        return self.saliency(images, training=training)
+
+    def mean_of_maps(self, train_pass):
+        """The mean of A's maps (inference mode) over the training items: float32
+        `(H, W, 1)`."""
+        total, count = 0.0, 0
+        for batch in train_pass(MEAN_MAP_BATCH):
+            images = self.masked_input(tf.cast(batch["image"], tf.float32))
+            total += tf.reduce_sum(self.saliency(images, training=False), axis=0)
+            count += int(tf.shape(images)[0])
+        if not count:
+            raise ValueError("the training pass gave no items for the mean saliency map")
+        return total / count
+
+    def on_epoch_begin(self, epoch, context):
+        if self.mask_mode == "mean" and not int(self.mean_map_ready.numpy()):
+            self.mean_map.assign(self.mean_of_maps(context.train_pass))
+            self.mean_map_ready.assign(1)
+
+    def on_epoch_end(self, epoch, context):
+        if self.mask_mode == "mean":  # A moved during the epoch: the codes follow it
+            self.mean_map.assign(self.mean_of_maps(context.train_pass))
 
     def hash(self, images, training=False):
         """The hashing network H: relaxed codes `(batch, bits)` of float images."""
@@ -153,7 +195,7 @@ class DSaH(base.HashingModel):
 
     def call(self, images, training=False):
         x = self.masked_input(images)
-        return self.hash(x * self.saliency(x, training=training), training=training)
+        return self.hash(x * self.hash_mask(x, training=training), training=training)
 
     def networks(self):
         hashing = self.network.trainable_variables
@@ -163,12 +205,14 @@ class DSaH(base.HashingModel):
 
     def figure_maps(self, images):
         images = tf.cast(images, tf.float32)
-        maps = self.saliency(self.masked_input(images))
+        maps = self.hash_mask(self.masked_input(images))
         if self.mask_level == "trunk_map":  # drawn over the image it came from
             maps = tf.image.resize(maps, tf.shape(images)[1:3], method="bilinear")
         maps = maps.numpy()[..., 0]
-        return {"saliency": contract.Maps(
-            maps, "query images and their saliency maps (red: kept, blue: masked)", 0.0, 1.0)}
+        title = ("query images and the mean saliency map H codes every image with "
+                 "(red: kept, blue: masked)" if self.mask_mode == "mean"
+                 else "query images and their saliency maps (red: kept, blue: masked)")
+        return {"saliency": contract.Maps(maps, title, 0.0, 1.0)}
 
     def _semantic(self, codes, batch, **settings):
         return losses.bank_likelihood(self.bank, codes, batch, scale=self.scale,
@@ -195,12 +239,12 @@ class DSaH(base.HashingModel):
     def step_variant(self, step):
         """Whether the A step runs after this H step (every `attention_every` steps;
         never without a mask)."""
-        return self.mask_mode == "learned" and (step + 1) % self.attention_every == 0
+        return self.mask_mode != "none" and (step + 1) % self.attention_every == 0
 
     def train_step(self, batch, variant=True):
         images = self.masked_input(batch["image"])
         # H step, A fixed
-        mask = tf.stop_gradient(self.saliency(images, training=False))
+        mask = tf.stop_gradient(self.hash_mask(images, training=False))
         with tf.GradientTape() as tape:
             codes = self.hash(images * mask, training=True)
             loss, logs = self._semantic(codes, batch, update_bank=True,

@@ -1,0 +1,16 @@
+"""DSaH's control without per-image attention: the attention network and its step as
+in DSaH, but the hashing network codes every input times one map, the mean of the
+attention's maps over the training items (recomputed after every epoch); everything
+else as configs/dsah_cifar10_pretrained.py.
+
+COMMAND:  python benchmarks/method_table.py --dataset=cifar10_pretrained --methods=dsah,dsah_mean,dsah_nomask
+EXPECTED: not measured yet.
+"""
+
+from configs import dsah_cifar10_pretrained
+
+
+def get_config():
+    config = dsah_cifar10_pretrained.get_config()
+    config.dsah.mask = "mean"
+    return config

@@ -131,6 +131,8 @@ METHOD_NOTES = {
     "dsah_mean": "DSaH, mean map: the attention network trained as in DSaH, the hashing network "
                  "coding every input times the mean of its maps over the training items",
     "hashgan_fixed": "HashGAN, attention fixed: its attention never trained",
+    "dpsh_two": "DPSH, two backbones: two ImageNet tails (head convs) on the one trunk, their "
+                "pooled features concatenated before the hash layer (DOH's capacity)",
 }
 NAMES = {"dsah": "DSaH", "dagh": "DAgH", "hashgan": "HashGAN",
          "hashgan_noadv": "HashGAN (triplet only)",
@@ -138,7 +140,7 @@ NAMES = {"dsah": "DSaH", "dagh": "DAgH", "hashgan": "HashGAN",
          "doh_uniform": "DOH, uniform attention", "doh_global": "DOH, global stream only",
          "dsah_nomask": "DSaH, no mask", "dsah_mean": "DSaH, mean map",
          "dagh_nomask": "DAgH, no mask",
-         "hashgan_fixed": "HashGAN, attention fixed"}
+         "hashgan_fixed": "HashGAN, attention fixed", "dpsh_two": "DPSH, two backbones"}
 
 
 def extract(archive, target, marker_name):

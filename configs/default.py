@@ -159,6 +159,9 @@ def get_config():
 
     config.dpsh = ml_collections.ConfigDict()
     config.dpsh.memory_bank = True  # False: pairs within the global batch only
+    # 2: two backbones side by side (each its own trainable tail), their pooled features
+    # concatenated before the hash head: the capacity control for DOH's two streams
+    config.dpsh.backbones = 1
 
     # the pairwise losses: similarity and balance of DPSH, DSH, DSaH, DOH, DAgH, DCMH;
     # quant_weight and max_logit of DPSH's likelihood, shared by DPSH, DSaH, DAgH (and

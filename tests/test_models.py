@@ -239,3 +239,72 @@ def test_batch_norm_statistics_reestimated_over_a_pass(rng):
     assert norm.momentum == 0.99
     cnn = backbones.SmallCNN((4, 8), 1)
     assert len(batch_norm.norm_layers(cnn)) == 2
+
+
+def test_parallel_backbones_concatenate_their_features_and_share_one_cache(tmp_path, rng):
+    """`backbones.Parallel`: each backbone's pooled features side by side (the first's
+    map), every weight its own; with equal frozen trunks the cached maps feed both
+    tails (the output equals the pixel path's); a DPSH of two backbones round-trips
+    through a `.keras` file."""
+    from tfhash.training import trunks
+
+    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
+    first = backbones.SmallCNN((4, 8), 1, train_from="stage2")
+    second = backbones.SmallCNN((4, 6), 1, train_from="stage2")
+    both = backbones.Parallel([first, second])
+    both.build((None, 16, 16, 3))
+    second.stage_layers(0)[0].kernel.assign(first.stage_layers(0)[0].kernel)  # one trunk
+    out = both(images)
+    a, b = first(images), second(images)
+    np.testing.assert_allclose(out["features"].numpy(),
+                               np.concatenate([a["features"].numpy(), b["features"].numpy()], -1),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(out["feature_map"].numpy(), a["feature_map"].numpy())
+    assert out["features"].shape == (3, 14)
+    assert not {id(v) for v in first.weights} & {id(v) for v in second.weights}
+    network = layers.HashingNetwork(both, layers.HashHead(12, "tanh", 0, batch_norm=True))
+    model = models.DPSH(network, num_train=10, num_classes=3)
+    model.build_from_spec(SPEC)
+    assert sorted(id(x) for x in trunks.cut_backbones(model)) == sorted([id(first), id(second)])
+    maps = first.trunk(images)
+    assert maps.shape[-1] == 4 and trunks._same_trunk(first, second)
+    np.testing.assert_allclose(model(maps).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-6)
+    path = str(tmp_path / "parallel.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.network.backbone, backbones.Parallel)
+    assert [b.widths for b in loaded.network.backbone.backbones] == [(4, 8), (4, 6)]
+    np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="at least two backbones"):
+        backbones.Parallel([first])
+
+
+def test_dpsh_of_two_backbones_in_the_loop_resumes_and_replicates(tmp_path, monkeypatch, rng):
+    """`dpsh.backbones=2` (the capacity control for DOH's two streams): the loop trains
+    and resumes it, and 2 replicas step as 1."""
+    from tests.conftest import assert_replicas_agree, resume, separable_source, tiny_config
+    from tfhash.training import loop
+
+    config = tiny_config(**{"dpsh.backbones": 2, "train.epochs": 1})
+    report = loop.train_and_evaluate(config, str(tmp_path), source=separable_source())
+    assert report["map_all"] > report["chance_map_all"]
+    resumed = resume(tiny_config(**{"dpsh.backbones": 2, "train.epochs": 2}), tmp_path,
+                     monkeypatch, source=separable_source())
+    assert isinstance(resumed.network.backbone, backbones.Parallel)
+    with pytest.raises(ValueError, match="dpsh.backbones"):
+        methods.validate(tiny_config(**{"dpsh.backbones": 3}), 1)
+
+    def make_two(strategy=None):
+        with (strategy or tf.distribute.get_strategy()).scope():
+            keras.utils.set_random_seed(5)
+            parallel = backbones.Parallel([backbones.SmallCNN((4,), 1), backbones.SmallCNN((4,), 1)])
+            model = models.DPSH(layers.HashingNetwork(parallel, layers.HashHead(12, "tanh", 0)),
+                                num_train=16, num_classes=3)
+            model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+            model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
+        return model
+
+    batch = {"image": rng.uniform(0, 255, size=(16, 16, 16, 3)).astype(np.float32),
+             "label": np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)],
+             "index": rng.permutation(16).astype(np.int64)}
+    assert_replicas_agree(make_two, batch)

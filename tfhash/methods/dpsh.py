@@ -1,6 +1,6 @@
 """DPSH from a run config (`config.method = "dpsh"`)."""
 
-from tfhash import models
+from tfhash import backbones, models
 from tfhash.methods import checks, common, registry
 
 
@@ -11,9 +11,14 @@ from tfhash.methods import checks, common, registry
     # --config.model.head_batch_norm=False gives the paper's
     defaults={"model.head_activation": "tanh", "model.head_batch_norm": True,
               "model.hidden_units": 0},
-    checks=(("dpsh.memory_bank", *checks.BOOLEAN),),
+    checks=(("dpsh.memory_bank", *checks.BOOLEAN),
+            ("dpsh.backbones", *checks.choice(1, 2))),
     reads=("dpsh", "loss"))
 def build(config, spec):
-    network = common.hashing_network(config, common.backbone(config.model, spec.image_size))
+    image_backbone = common.backbone(config.model, spec.image_size)
+    if config.dpsh.get("backbones", 1) == 2:  # the capacity control (configs/default.py)
+        image_backbone = backbones.Parallel(
+            [image_backbone, common.backbone(config.model, spec.image_size)])
+    network = common.hashing_network(config, image_backbone)
     return models.DPSH(network, spec.num_train, spec.num_classes,
                        memory_bank=config.dpsh.memory_bank, **common.likelihood_settings(config))

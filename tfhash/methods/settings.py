@@ -152,6 +152,7 @@ def migrate_flat(flat):
     flat.setdefault("doh.streams", "both")
     flat.setdefault("hashgan.train_attention", True)
     flat.setdefault("dagh.attention", "learned")
+    flat.setdefault("dpsh.backbones", 1)
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
         flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch

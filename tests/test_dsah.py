@@ -393,3 +393,27 @@ def test_mean_map_control_in_the_loop_resumes_and_replicates(tmp_path, monkeypat
         return model
 
     assert_replicas_agree(with_a_map, batch_of(rng, 16))
+
+
+def test_mean_map_control_on_the_trunks_map(tmp_path, rng):
+    """With `mask_level="trunk_map"` the mean map has the trunk map's size, and the
+    codes are H's tail on each trunk map times it (pixels and cached maps alike)."""
+    model = make_cut(mask="mean")
+    score = model.attention.score
+    score.kernel.assign(rng.normal(size=score.kernel.shape).astype(np.float32))
+    images = rng.uniform(0, 255, size=(6, 16, 16, 3)).astype(np.float32)
+    trunk_map = model.network.backbone.trunk(images).numpy()
+    assert model.mean_map.shape == (8, 8, 1) == trunk_map.shape[1:3] + (1,)
+
+    def train_pass(batch_size):
+        return tf.data.Dataset.from_tensor_slices({"image": trunk_map}).batch(4)
+
+    model.on_epoch_begin(0, models.EpochContext(0, 1, 1, 1, train_pass))
+    expected_map = model.saliency(trunk_map).numpy().mean(axis=0)
+    np.testing.assert_allclose(model.mean_map.numpy(), expected_map, rtol=1e-5, atol=1e-6)
+    expected = model.network(trunk_map * expected_map).numpy()
+    np.testing.assert_allclose(model(images).numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model(trunk_map).numpy(), expected, rtol=1e-4, atol=1e-5)
+    model.save(str(tmp_path / "mean.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "mean.keras"))
+    np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-4, atol=1e-5)

@@ -144,11 +144,14 @@ class DSaH(base.HashingModel):
 
     def build_networks(self, spec):
         images = spec.symbolic("image")
-        maps = self.attention(images)  # A first: the order in which the first call built them
+        self.attention(images)  # A first: the order in which the first call built them
         self.network(images)
         if self.mask_mode == "mean":  # after every other weight: older checkpoints load
-            self.mean_map = self.add_weight(shape=tuple(maps.shape[1:]), initializer="ones",
-                                            trainable=False, name="mean_map")
+            # the maps' size: the images', or the trunk map's with mask_level="trunk_map"
+            probe = tf.zeros([1, *images.shape[1:]], tf.float32)
+            shape = tuple(self.saliency(self.masked_input(probe)).shape[1:])
+            self.mean_map = self.add_weight(shape=shape, initializer="ones", trainable=False,
+                                            name="mean_map")
             self.mean_map_ready = self.add_weight(shape=(), initializer="zeros", dtype="int32",
                                                   trainable=False, name="mean_map_ready")
 

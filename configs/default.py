@@ -199,6 +199,11 @@ def get_config():
     # learned | none (the control: H on unmasked inputs) | mean (the control without
     # per-image attention: H codes every input times the mean of A's maps)
     config.dsah.mask = "learned"
+    # what a fully masked position keeps: x * (floor + (1 - floor) * S(x)); 0 is the
+    # paper's x * S(x) (a masked pixel black, a masked feature zero)
+    config.dsah.mask_floor = 0.0
+    # salient (the paper's: H trains on x * S(x)) | both (also on x, the same H)
+    config.dsah.hash_inputs = "salient"
 
     config.doh = ml_collections.ConfigDict()  # also uses loss.similarity, model.head_batch_norm
     config.doh.group_size = 2  # K: 2 gives plain binary codes (one bit per group)

@@ -417,3 +417,75 @@ def test_mean_map_control_on_the_trunks_map(tmp_path, rng):
     model.save(str(tmp_path / "mean.keras"))
     loaded = keras.saving.load_model(str(tmp_path / "mean.keras"))
     np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_mask_floor_dims_instead_of_blacking_out(tmp_path, rng):
+    """`mask_floor=f`: H codes x * (f + (1 - f) S(x)) (NumPy), in the model's codes, the
+    H step and the A step alike; kept in the `.keras` file; f outside [0, 1) refused."""
+    model = make(mask_floor=0.3, saliency_loss="semantic")
+    score = model.attention.score
+    score.kernel.assign(rng.normal(size=score.kernel.shape).astype(np.float32))
+    images = rng.uniform(0, 255, size=(3, 16, 16, 3)).astype(np.float32)
+    s = model.saliency(images).numpy()
+    assert s.min() < 0.5
+    dimmed = images * (0.3 + 0.7 * s)
+    np.testing.assert_allclose(model(images).numpy(), model.hash(dimmed).numpy(), rtol=1e-5, atol=1e-5)
+    # the H step: DPSH's loss on the dimmed input (a reference by hand, same weights)
+    reference = make(mask_floor=0.3, saliency_loss="semantic")
+    reference.set_weights(model.get_weights())
+    batch = batch_of(rng)
+    mask = reference.saliency(batch["image"]).numpy()
+    with tf.GradientTape() as tape:
+        codes = reference.hash(batch["image"] * (0.3 + 0.7 * mask), training=True)
+        loss, _ = reference._semantic(codes, batch, update_bank=True)
+    reference.optimize("hash", tape, loss)
+    logs = model.train_step(batch, False)
+    assert float(logs["loss"]) == pytest.approx(float(loss), rel=1e-6)
+    for a, b in zip(model.networks()["hash"], reference.networks()["hash"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    # the A step reads the dimmed input too
+    saliency_loss, a_mask = model._attention_loss(batch["image"], batch)
+    a_mask = a_mask.numpy()  # A in training mode (batch statistics)
+    salient = model.hash(batch["image"] * (0.3 + 0.7 * a_mask))
+    expected, _ = model._semantic(salient, batch, update_bank=False)
+    area = np.maximum(a_mask.mean(axis=(1, 2, 3)) - 0.5, 0).sum() / 8
+    assert float(saliency_loss) == pytest.approx(float(expected + area), rel=1e-5)
+    model.save(str(tmp_path / "floor.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "floor.keras"))
+    assert loaded.mask_floor == 0.3
+    np.testing.assert_allclose(loaded(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-5)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="mask_floor"):
+            make(mask_floor=bad)
+
+
+def test_hash_step_on_both_inputs(tmp_path, rng):
+    """`hash_inputs="both"`: the H step's loss is the mean of DPSH's loss on x * S(x)
+    (writing the bank) and on x (not writing it), through one H; 2 replicas = 1."""
+    model = make(hash_inputs="both", saliency_loss="semantic")
+    score = model.attention.score
+    score.kernel.assign(rng.normal(size=score.kernel.shape).astype(np.float32))
+    reference = make(hash_inputs="both", saliency_loss="semantic")
+    reference.set_weights(model.get_weights())
+    batch = batch_of(rng)
+    mask = reference.saliency(batch["image"]).numpy()
+    with tf.GradientTape() as tape:
+        salient, _ = reference._semantic(reference.hash(batch["image"] * mask, training=True),
+                                         batch, update_bank=True)
+        plain, _ = reference._semantic(reference.hash(batch["image"], training=True), batch,
+                                       update_bank=False)
+        loss = 0.5 * (salient + plain)
+    reference.optimize("hash", tape, loss)
+    logs = model.train_step(batch, False)
+    assert float(logs["loss"]) == pytest.approx(float(loss), rel=1e-6)
+    assert float(logs["plain_loss"]) == pytest.approx(float(plain), rel=1e-6)
+    assert float(salient) != pytest.approx(float(plain), rel=1e-3)
+    for a, b in zip(model.networks()["hash"], reference.networks()["hash"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(model.bank.codes.numpy(), reference.bank.codes.numpy())
+    model.save(str(tmp_path / "both.keras"))
+    assert keras.saving.load_model(str(tmp_path / "both.keras")).hash_inputs == "both"
+    with pytest.raises(ValueError, match="hash_inputs must be one of"):
+        make(hash_inputs="plain")
+    assert_replicas_agree(lambda strategy=None: make(strategy, hash_inputs="both", mask_floor=0.2),
+                          batch_of(rng, 16), variants=(False, True))

@@ -18,6 +18,8 @@ from tfhash.methods import checks, common, registry
             ("dsah.mask_normalization", *checks.choice(*layers.SaliencyMask.NORMALIZATIONS)),
             ("dsah.mask_level", *checks.choice(*models.dsah.MASK_LEVELS)),
             ("dsah.mask", *checks.choice(*models.dsah.MASKS)),
+            ("dsah.mask_floor", lambda v: checks.number(v) and 0 <= v < 1, "be in [0, 1)"),
+            ("dsah.hash_inputs", *checks.choice(*models.dsah.HASH_INPUTS)),
             lambda config: None if config.dsah.mask_level != "trunk_map"
             or config.model.get("train_from") else
             ("dsah.mask_level='trunk_map' masks the map of a frozen trunk: set "
@@ -35,5 +37,6 @@ def build(config, spec):
                        saliency_loss=section.saliency_loss, margin=section.margin,
                        area_weight=section.area_weight, attention_every=section.attention_every,
                        area_target=section.area_target, mask_level=section.mask_level,
-                       mask=section.mask,
+                       mask=section.mask, mask_floor=section.mask_floor,
+                       hash_inputs=section.hash_inputs,
                        **common.likelihood_settings(config))

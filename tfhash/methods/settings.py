@@ -148,6 +148,8 @@ def migrate_flat(flat):
     # runs from before these switches: pixel masks, a learned attention
     flat.setdefault("dsah.mask_level", "pixels")
     flat.setdefault("dsah.mask", "learned")
+    flat.setdefault("dsah.mask_floor", 0.0)
+    flat.setdefault("dsah.hash_inputs", "salient")
     flat.setdefault("doh.attention", "learned")
     flat.setdefault("doh.streams", "both")
     flat.setdefault("hashgan.train_attention", True)

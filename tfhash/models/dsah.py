@@ -17,6 +17,9 @@ MASK_LEVELS = ("pixels", "trunk_map")
 # DSaH)
 MASKS = ("learned", "none", "mean")
 MEAN_MAP_BATCH = 256
+# what the H step trains on: the salient input only (the paper's), or the salient and
+# the original input through the same H (its loss the mean of the two)
+HASH_INPUTS = ("salient", "both")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -65,6 +68,13 @@ class DSaH(base.HashingModel):
         M the mean of A's maps over the training items, in order and without
         augmentation, computed before the first epoch and after every epoch
         (`mean_map`, checkpointed), so the codes at the end use A's last maps).
+      mask_floor: what a fully masked position keeps: the input is multiplied by
+        `mask_floor + (1 - mask_floor) * S(x)`, so a mask dims rather than blacks
+        out (0: the paper's x * S(x)).
+      hash_inputs: "salient" (the paper's: the H step trains on the salient input)
+        or "both" (it also codes the original input with the same H, against the
+        same memory bank without writing it, and its loss is the mean of the two:
+        H then sees unmasked inputs, and its batch-norm statistics come from both).
 
     Reference: Jin et al., "Deep Saliency Hashing for Fine-grained Retrieval",
     arXiv 1807.01459 / TIP 2020. The losses' exact forms are our reconstruction
@@ -76,7 +86,7 @@ class DSaH(base.HashingModel):
     def __init__(self, network, attention, num_train, num_classes, quant_weight=0.1, max_logit=0.0,
                  saliency_loss="semantic", margin=1.0, area_weight=1.0, attention_every=1,
                  area_target=0.5, similarity="shared", balance_weight=0.0, mask_level="pixels",
-                 mask="learned", **kwargs):
+                 mask="learned", mask_floor=0.0, hash_inputs="salient", **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if saliency_loss not in SALIENCY_LOSSES:
@@ -104,6 +114,13 @@ class DSaH(base.HashingModel):
         if mask not in MASKS:
             raise ValueError(f"mask must be one of {MASKS}, got {mask!r}")
         self.mask_mode = mask
+        if not 0.0 <= float(mask_floor) < 1.0:
+            raise ValueError(f"mask_floor is what a masked position keeps, in [0, 1), got "
+                             f"{mask_floor}")
+        self.mask_floor = float(mask_floor)
+        if hash_inputs not in HASH_INPUTS:
+            raise ValueError(f"hash_inputs must be one of {HASH_INPUTS}, got {hash_inputs!r}")
+        self.hash_inputs = hash_inputs
         self.network = network
         self.num_train = int(num_train)
         self.num_classes = int(num_classes)
@@ -171,6 +188,12 @@ class DSaH(base.HashingModel):
                                                              tf.shape(self.mean_map)], 0))
         return self.saliency(images, training=training)
 
+    def apply_mask(self, x, mask):
+        """The salient input: `x * (mask_floor + (1 - mask_floor) * mask)`."""
+        if self.mask_floor:
+            mask = self.mask_floor + (1.0 - self.mask_floor) * mask
+        return x * mask
+
     def mean_of_maps(self, train_pass):
         """The mean of A's maps (inference mode) over the training items: float32
         `(H, W, 1)`."""
@@ -198,7 +221,8 @@ class DSaH(base.HashingModel):
 
     def call(self, images, training=False):
         x = self.masked_input(images)
-        return self.hash(x * self.hash_mask(x, training=training), training=training)
+        return self.hash(self.apply_mask(x, self.hash_mask(x, training=training)),
+                         training=training)
 
     def networks(self):
         hashing = self.network.trainable_variables
@@ -224,7 +248,7 @@ class DSaH(base.HashingModel):
 
     def _attention_loss(self, images, batch):
         mask = self.saliency(images, training=True)
-        salient = self.hash(images * mask, training=False)  # H fixed: no update, no BN stats
+        salient = self.hash(self.apply_mask(images, mask), training=False)  # H fixed, no BN stats
         global_batch = replicas.global_size(batch["index"])
         excess = tf.nn.relu(losses.mask_area(mask) - self.area_target)
         area = self.area_weight * tf.reduce_sum(excess) / global_batch
@@ -249,9 +273,14 @@ class DSaH(base.HashingModel):
         # H step, A fixed
         mask = tf.stop_gradient(self.hash_mask(images, training=False))
         with tf.GradientTape() as tape:
-            codes = self.hash(images * mask, training=True)
+            codes = self.hash(self.apply_mask(images, mask), training=True)
             loss, logs = self._semantic(codes, batch, update_bank=True,
                                         balance_weight=self.balance_weight)
+            if self.hash_inputs == "both":  # the original input through the same H
+                plain, _ = self._semantic(self.hash(images, training=True), batch,
+                                          update_bank=False, balance_weight=self.balance_weight)
+                logs = dict(logs, salient_loss=loss, plain_loss=plain)
+                loss = 0.5 * (loss + plain)
         self.optimize("hash", tape, loss)
         if variant is False:  # no A step this time
             return dict(logs, loss=loss, saliency_loss=tf.constant(0.0),
@@ -274,7 +303,8 @@ class DSaH(base.HashingModel):
             max_logit=self.max_logit, saliency_loss=self.saliency_loss, margin=self.margin,
             area_weight=self.area_weight, attention_every=self.attention_every,
             area_target=self.area_target, similarity=self.similarity,
-            balance_weight=self.balance_weight, mask_level=self.mask_level, mask=self.mask_mode)
+            balance_weight=self.balance_weight, mask_level=self.mask_level, mask=self.mask_mode,
+            mask_floor=self.mask_floor, hash_inputs=self.hash_inputs)
         return config
 
     @classmethod

@@ -242,6 +242,11 @@ def get_config():
     # learned | none (the attribution control: network 1 without its mask and its
     # attention loss, i.e. DPSH, whose codes network 2 then learns)
     config.dagh.attention = "learned"
+    # the plain codes of the difference loss: inference (moving statistics, as first
+    # built) | same (the attended codes' batch-norm mode)
+    config.dagh.plain_bn = "inference"
+    # stage 2's per-bit weights: none | balanced (each bit's ones and zeros weigh half)
+    config.dagh.stage2_weights = "none"
 
     config.dcmh = ml_collections.ConfigDict()  # also uses loss.max_logit, loss.similarity
     config.dcmh.text_widths = (8192,)  # the text network's hidden layers (the paper's)

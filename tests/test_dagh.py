@@ -291,3 +291,68 @@ def test_batch_norm_reestimated_at_the_end_of_each_stage(rng):
     before = stats(off.second_backbone)
     off.on_epoch_end(1, context)
     assert all(np.array_equal(a, b) for a, b in zip(before, stats(off.second_backbone)))
+
+
+def test_plain_codes_in_the_attended_codes_batch_norm_mode(tmp_path, rng):
+    """`plain_bn="same"`: in training the plain codes of the difference loss use batch
+    statistics like the attended ones (by default: the moving statistics); in
+    inference both use the moving statistics either way."""
+    same, default = make(plain_bn="same"), make()
+    default.set_weights(same.get_weights())
+    images = batch_of(rng)["image"]
+    pooled = same.pool(same.backbone(images, training=True)["feature_map"])
+    moving = same.head(pooled, training=False).numpy()
+    batch_mode = same.head(pooled, training=True).numpy()  # (moves the statistics)
+    assert np.abs(batch_mode - moving).max() > 1e-2
+    for model in (same, default):  # the heads' statistics are moved by these calls
+        model.set_weights(default.get_weights())
+    got_same = same.stream1(images, training=True)["plain"].numpy()
+    got_default = default.stream1(images, training=True)["plain"].numpy()
+    np.testing.assert_allclose(got_same, batch_mode, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_default, moving, rtol=1e-4, atol=1e-5)
+    same.set_weights(default.get_weights())  # "same" moved its head's statistics twice
+    np.testing.assert_allclose(same.stream1(images)["plain"].numpy(),
+                               default.stream1(images)["plain"].numpy(), rtol=1e-5, atol=1e-6)
+    same.save(str(tmp_path / "same.keras"))
+    assert keras.saving.load_model(str(tmp_path / "same.keras")).plain_bn == "same"
+    with pytest.raises(ValueError, match="plain_bn must be one of"):
+        make(plain_bn="batch")
+
+
+def test_balanced_stage2_weights_against_numpy(tmp_path, rng):
+    """`stage2_weights="balanced"`: stage 2's cross-entropy weighs a one of bit b by
+    0.5 / p_b and a zero by 0.5 / (1 - p_b), p_b the share of ones of bit b in the
+    guided codes (NumPy); 2 replicas = 1."""
+    guided = np.where(rng.random((16, 12)) < np.linspace(0.1, 0.9, 12), 1.0, -1.0)
+    guided[:, 0] = -1.0  # a bit that is never set: its share is clipped to 1 / 16
+    guided = guided.astype(np.float32)
+    model = make(stage2_weights="balanced")
+    model.guided.assign(guided)
+    p = np.clip(((guided + 1) / 2).mean(axis=0), 1 / 16, 1 - 1 / 16)
+    batch = batch_of(rng)
+    targets = (guided[batch["index"]] + 1) / 2
+    weights = targets * 0.5 / p + (1 - targets) * 0.5 / (1 - p)
+    np.testing.assert_allclose(model.balanced_bit_weights(targets).numpy(), weights, rtol=1e-6)
+    np.testing.assert_allclose((((guided + 1) / 2) * 0.5 / p).sum(0)[1:],
+                               (((1 - guided) / 2) * 0.5 / (1 - p)).sum(0)[1:], rtol=1e-5)
+    logits = model.stream2(batch["image"], training=True).numpy()
+    prob = 1 / (1 + np.exp(-logits))
+    bce = -(targets * np.log(prob) + (1 - targets) * np.log(1 - prob))
+    reference = make(stage2_weights="balanced")
+    reference.set_weights(model.get_weights())
+    logs = model.train_step(batch, 2)
+    assert float(logs["loss"]) == pytest.approx((bce * weights).sum() / (8 * 12), rel=1e-4)
+    plain = make()
+    plain.set_weights(reference.get_weights())
+    assert float(plain.train_step(batch, 2)["loss"]) == pytest.approx(bce.sum() / (8 * 12), rel=1e-4)
+    model.save(str(tmp_path / "balanced.keras"))
+    assert keras.saving.load_model(str(tmp_path / "balanced.keras")).stage2_weights == "balanced"
+    with pytest.raises(ValueError, match="stage2_weights must be one of"):
+        make(stage2_weights="weighted")
+
+    def make_model(strategy):
+        model = make(strategy=strategy, stage2_weights="balanced", plain_bn="same")
+        model.guided.assign(guided)
+        return model
+
+    assert_replicas_agree(make_model, batch_of(rng, 16), variants=(1, 2))

@@ -47,6 +47,8 @@ def _stages_fit(config):
             ("dagh.second_init", *checks.choice(*models.dagh.SECOND_INITS)),
             ("dagh.reestimate_bn", *checks.BOOLEAN),
             ("dagh.attention", *checks.choice(*models.dagh.ATTENTIONS)),
+            ("dagh.plain_bn", *checks.choice(*models.dagh.PLAIN_BN_MODES)),
+            ("dagh.stage2_weights", *checks.choice(*models.dagh.STAGE2_WEIGHTS)),
             _stages_fit,
             lambda config: None if config.dagh.second_init != "stream1" or not config.dagh.second_widths
             else ("dagh.second_init='stream1' needs network 2's backbone to be network 1's "
@@ -66,4 +68,6 @@ def build(config, spec):
                        eval_stream=section.eval_stream, second_init=section.second_init,
                        reestimate_bn=section.get("reestimate_bn", False),
                        attention=section.get("attention", "learned"),
+                       plain_bn=section.get("plain_bn", "inference"),
+                       stage2_weights=section.get("stage2_weights", "none"),
                        **common.likelihood_settings(config))

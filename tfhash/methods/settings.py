@@ -155,6 +155,8 @@ def migrate_flat(flat):
     flat.setdefault("hashgan.train_attention", True)
     flat.setdefault("dagh.attention", "learned")
     flat.setdefault("dpsh.backbones", 1)
+    flat.setdefault("dagh.plain_bn", "inference")
+    flat.setdefault("dagh.stage2_weights", "none")
     if method == "dagh":  # stage1_epochs was always explicit; the share came later
         flat.setdefault("dagh.stage1_share", 2 / 3)
         flat.setdefault("dagh.reestimate_bn", False)  # runs before it had the switch

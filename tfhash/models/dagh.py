@@ -18,6 +18,13 @@ SECOND_INITS = ("scratch", "stream1")
 # "none": the attribution control, network 1 without its mask (DPSH's likelihood on
 # the plain map, no attention loss), so network 2 learns DPSH-like codes
 ATTENTIONS = ("learned", "none")
+# the batch-norm mode of the plain codes in the difference loss: "inference" (the
+# moving statistics, as first built) or "same" (the attended codes' mode: batch
+# statistics in training)
+PLAIN_BN_MODES = ("inference", "same")
+# stage 2's per-bit weights: "none" (plain cross-entropy) or "balanced" (each bit's
+# ones and zeros weigh half each, from their shares in the guided codes)
+STAGE2_WEIGHTS = ("none", "balanced")
 
 
 @keras.saving.register_keras_serializable(package="tfhash")
@@ -76,6 +83,13 @@ class DAgH(base.HashingModel):
         codes the plain map, its loss is DPSH's likelihood alone, the mask is built
         but never used or trained; network 2 then learns those codes, so it is also
         the control "network 2 trained on DPSH's codes").
+      plain_bn: "inference" (the plain codes of the difference loss use the head's
+        moving statistics, as first built) or "same" (in training they use batch
+        statistics, as the attended codes do; the plain pass then also moves the
+        head's statistics).
+      stage2_weights: "none" or "balanced" (stage 2's cross-entropy weighs each bit's
+        ones and zeros half each, from their shares in the guided codes:
+        `balanced_bit_weights`).
 
     Reference: Yang, Osolo Ian, Sun, Long, "Deep Attention-guided Hashing", arXiv
     1812.01404 / IEEE Access 2019. The losses' exact forms are our reconstruction
@@ -88,7 +102,7 @@ class DAgH(base.HashingModel):
                  quant_weight=0.1, max_logit=6.0, attention_loss="difference",
                  attention_weight=1.0, margin=1.0, eval_stream=2, second_init="scratch",
                  similarity="shared", balance_weight=0.0, reestimate_bn=True,
-                 attention="learned", **kwargs):
+                 attention="learned", plain_bn="inference", stage2_weights="none", **kwargs):
         super().__init__(network.bits, **kwargs)
         losses.check_pair_settings(similarity, balance_weight)
         if second_init not in SECOND_INITS:
@@ -107,6 +121,12 @@ class DAgH(base.HashingModel):
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
         self.attention_mode = attention
+        if plain_bn not in PLAIN_BN_MODES:
+            raise ValueError(f"plain_bn must be one of {PLAIN_BN_MODES}, got {plain_bn!r}")
+        if stage2_weights not in STAGE2_WEIGHTS:
+            raise ValueError(f"stage2_weights must be one of {STAGE2_WEIGHTS}, got "
+                             f"{stage2_weights!r}")
+        self.plain_bn, self.stage2_weights = plain_bn, stage2_weights
         self.network = network
         self.num_train, self.num_classes = int(num_train), int(num_classes)
         self.second_backbone = second_backbone
@@ -163,7 +183,8 @@ class DAgH(base.HashingModel):
         the codes of the plain (unattended) map through the same head, held fixed
         (inference mode, no gradient), and the attention mask."""
         feature_map = self.backbone(images, training=training)["feature_map"]
-        plain = self.head(self.pool(tf.stop_gradient(feature_map)), training=False)
+        plain = self.head(self.pool(tf.stop_gradient(feature_map)),
+                          training=training if self.plain_bn == "same" else False)
         if self.attention_mode == "none":  # the control: the plain map, no mask
             return {"attended": self.head(self.pool(feature_map), training=training),
                     "plain": tf.stop_gradient(plain),
@@ -310,10 +331,23 @@ class DAgH(base.HashingModel):
         with tf.GradientTape() as tape:
             logits = self.stream2(batch["image"], training=True)
             bce = losses.bitwise_cross_entropy(logits, targets)
+            if self.stage2_weights == "balanced":
+                bce = bce * self.balanced_bit_weights(targets)
             loss = tf.reduce_sum(bce) / (replicas.global_size(batch["index"]) * self.bits)
         self.optimize("stage2", tape, loss)
         agree = tf.reduce_mean(tf.cast(tf.equal(logits > 0, targets > 0.5), tf.float32))
         return {"loss": loss, "bce_loss": loss, "bit_agreement": agree}
+
+    def balanced_bit_weights(self, targets):
+        """`(batch, bits)` weights of stage 2's cross-entropy with `stage2_weights=
+        "balanced"`: a one of bit b weighs 0.5 / p_b and a zero 0.5 / (1 - p_b), p_b the
+        share of ones of bit b in the guided codes of all training items (clipped to
+        [1/num_train, 1 - 1/num_train]), so each bit's ones and zeros count alike over
+        the training items."""
+        floor = 1.0 / self.num_train
+        ones = tf.clip_by_value(tf.reduce_mean((self.guided + 1.0) / 2.0, axis=0),
+                                floor, 1.0 - floor)
+        return targets * (0.5 / ones) + (1.0 - targets) * (0.5 / (1.0 - ones))
 
     def get_config(self):
         config = super().get_config()
@@ -326,7 +360,8 @@ class DAgH(base.HashingModel):
             attention_weight=self.attention_weight, margin=self.margin,
             eval_stream=self.eval_stream, second_init=self.second_init,
             similarity=self.similarity, balance_weight=self.balance_weight,
-            reestimate_bn=self.reestimate_bn, attention=self.attention_mode)
+            reestimate_bn=self.reestimate_bn, attention=self.attention_mode,
+            plain_bn=self.plain_bn, stage2_weights=self.stage2_weights)
         return config
 
     @classmethod

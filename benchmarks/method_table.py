@@ -298,10 +298,12 @@ def cell_overrides(bits, epochs, source, seed):
     return {"bits": bits, "train.epochs": epochs, "data.source": source, "seed": seed}
 
 
-def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=None):
+def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=None,
+            overrides=None):
     """Trains one cell, or reuses its finished run (in `workdir`, else in the archive
-    `archive_to`); returns (report, wall seconds, commit)."""
-    overrides = cell_overrides(bits, epochs, source, seed)
+    `archive_to`); returns (report, wall seconds, commit). `overrides`: the
+    `--config.<field>` values, when not the cell's (`cell_overrides`)."""
+    overrides = overrides or cell_overrides(bits, epochs, source, seed)
     expected = expected_config(f"{method}_{dataset}", overrides)
     report_path = os.path.join(workdir, "report.json")
     wall_path = os.path.join(workdir, "wall_seconds.txt")

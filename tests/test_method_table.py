@@ -77,3 +77,20 @@ def test_the_archive_holds_whole_runs_and_replaces_them_whole(method_table, tmp_
     assert method_table.finished(str(target), epochs, expected) is not None
     expected["bits"] = 16
     assert method_table.finished(str(target), epochs, expected) is None
+
+
+def test_validation_sweep_reads_its_variants():
+    """benchmarks/validation_sweep.py: `name:field=value,...;...`, values as literals."""
+    import sys
+
+    sys.path.insert(0, REPO)
+    spec = importlib.util.spec_from_file_location(
+        "validation_sweep", os.path.join(REPO, "benchmarks", "validation_sweep.py"))
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert sweep.parse_variants("paper:; both:dsah.hash_inputs=both,dsah.mask_floor=0.5") == [
+        ("paper", {}), ("both", {"dsah.hash_inputs": "both", "dsah.mask_floor": 0.5})]
+    assert sweep.parse_variants("x:a=True,b=3") == [("x", {"a": True, "b": 3})]
+    for bad in ("", "paper", "a:;a:", "a:b"):
+        with pytest.raises(SystemExit):
+            sweep.parse_variants(bad)

@@ -299,10 +299,11 @@ def cell_overrides(bits, epochs, source, seed):
 
 
 def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=None,
-            overrides=None):
+            overrides=None, show_map=True):
     """Trains one cell, or reuses its finished run (in `workdir`, else in the archive
     `archive_to`); returns (report, wall seconds, commit). `overrides`: the
-    `--config.<field>` values, when not the cell's (`cell_overrides`)."""
+    `--config.<field>` values, when not the cell's (`cell_overrides`); `show_map=False`
+    prints no mAP of the queries (a validation sweep must not see it)."""
     overrides = overrides or cell_overrides(bits, epochs, source, seed)
     expected = expected_config(f"{method}_{dataset}", overrides)
     report_path = os.path.join(workdir, "report.json")
@@ -341,7 +342,8 @@ def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=N
         f.write(f"{wall:.1f}")
     if archive_to:
         archive_run(workdir, archive_to)
-    print(f"{method} {bits} bits: mAP@all {report.map_all:.4f} in {wall / 60:.1f} min", flush=True)
+    scored = f"mAP@all {report.map_all:.4f} " if show_map else ""
+    print(f"{method} {bits} bits: {scored}in {wall / 60:.1f} min", flush=True)
     return report, wall, commit
 
 

@@ -2,7 +2,8 @@
 config under several sets of `--config.<field>=<value>` overrides, each with part of
 the training items held out (`data.validation_per_class`, or `data.num_validation`
 on multi-label data), and tables the validation mAP@all of each (the queries' mAP is
-not shown, so that nothing is chosen on it).
+neither printed nor tabled, so that nothing is chosen on it; it stays in each run's
+report.json).
 
   python benchmarks/validation_sweep.py --dataset=flowers17_pretrained --config=dsah \\
       --variants="paper:;both:dsah.hash_inputs=both;floor0.5:dsah.mask_floor=0.5" \\
@@ -87,7 +88,7 @@ def main():
         workdir = os.path.join(runs_dir, f"{variant}_{args.bits}")
         report, wall, commit = method_table.run_one(
             args.dataset, args.config, args.bits, epochs, None, workdir, args.seed,
-            os.path.join(archive, f"{variant}_{args.bits}"), overrides=cell)
+            os.path.join(archive, f"{variant}_{args.bits}"), overrides=cell, show_map=False)
         if not report.validation:
             raise SystemExit(f"{workdir}: the run has no validation score")
         last = report.validation[-1]

@@ -17,7 +17,9 @@ it times, for k = 1, 10 and 100:
     nflip 0..3 (median of --hash_calls calls) with the recall it reaches over
     --calls queries (share of the exact k distances matched);
   * 1,000 queries in one call: auto (the tiled scan), multi_index, faiss flat;
-and reports the build time and the tables' bytes per code per table; for uniform
+the random-read floor: as many independent random reads over a buffer of the codes'
+size as the median multi-index query visits table entries (what the search would
+cost with no work beyond its reads); and reports the build time and the tables' bytes per code per table; for uniform
 codes at the largest size, `save` and a memory-mapped `load` of the index: the
 seconds to open it, its first query, and the file pages that query read (RssFile).
 Every tfhash
@@ -148,6 +150,32 @@ def main():
                 del database, mih
 
 
+def random_read_floor(args, index, queries, k):
+    """`(visits, ms)`: the table entries the median one-query multi-index search
+    visits (each a read of a code at a random place), and the best time of as many
+    independent random reads over a buffer of the codes' size
+    (benchmarks/native/read_bandwidth.cc, reads prefetched 16 ahead): what that
+    search would cost if it did nothing but its code reads."""
+    from benchmarks.search_speed import native_reads
+
+    segment = index._segments[0]
+    visited = [int(segment.tables.search(segment.codes, queries[q:q + 1], k=k,
+                                         threads=args.threads)[3][0])
+               for q in range(min(args.calls, len(queries)))]
+    visits = int(np.median(visited))
+    words = max(1, segment.codes.nbytes // 8)
+    data = np.random.default_rng(1).integers(0, 2 ** 63, words, dtype=np.uint64)
+    gather = native_reads().tfhash_gather
+    rng = np.random.default_rng(2)
+    best = float("inf")
+    for _ in range(20):
+        where = rng.integers(0, words, visits, dtype=np.int64)
+        start = time.perf_counter()
+        gather(data.ctypes.data, where.ctypes.data, visits, args.threads, 16)
+        best = min(best, time.perf_counter() - start)
+    return visits, best * 1e3
+
+
 def rss_file_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -213,6 +241,11 @@ def run(args, faiss, database, queries, bits, kind, ks):
                 f"{one['faiss flat'] / one['multi_index']:.1f}x faiss flat, "
                 f"{one['linear'] / one['multi_index']:.1f}x linear")
         print(line, flush=True)
+        visits, floor = random_read_floor(args, mih, queries, k)
+        print(f"        random-read floor: the median query visits {visits:,} table entries; "
+              f"{visits:,} independent random 8-byte reads over the codes' {database.nbytes >> 20:,} MiB "
+              f"take {floor:.3f} ms here ({args.threads} threads, best of 20), so multi_index is "
+              f"{one['multi_index'] / floor:.2f}x that floor", flush=True)
         for hash_index, m, sub, hash_build in hashes:
             parts = []
             for nflip in range(4):

@@ -52,21 +52,37 @@ def codes(kind, n, nbytes, rng):
     return retrieval.pack_codes(centres[which] ^ flips).numpy()
 
 
-def read_seconds(nbytes, threads, repeats=20):
-    """Best time of `threads` threads reading `nbytes` (benchmarks/native/read_bandwidth.cc,
-    compiled here), the same buffer each time: the machine's memory speed for that
-    working set."""
+_NATIVE = {}
+
+
+def native_reads():
+    """benchmarks/native/read_bandwidth.cc compiled here (g++ -O3 -mavx2), as a
+    ctypes.CDLL: `tfhash_read` (a sequential read) and `tfhash_gather` (random reads)."""
     import ctypes
     import subprocess
     import tempfile
 
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "read_bandwidth.cc")
-    library = os.path.join(tempfile.mkdtemp(), "read_bandwidth.so")
-    subprocess.run(["g++", "-O3", "-mavx2", "-shared", "-fPIC", "-pthread", source, "-o", library],
-                   check=True)
-    read = ctypes.CDLL(library).tfhash_read
-    read.restype = ctypes.c_uint64
-    read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int]
+    if "lib" not in _NATIVE:
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native",
+                              "read_bandwidth.cc")
+        library = os.path.join(tempfile.mkdtemp(), "read_bandwidth.so")
+        subprocess.run(["g++", "-O3", "-mavx2", "-shared", "-fPIC", "-pthread", source, "-o",
+                        library], check=True)
+        lib = ctypes.CDLL(library)
+        lib.tfhash_read.restype = ctypes.c_uint64
+        lib.tfhash_read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int]
+        lib.tfhash_gather.restype = ctypes.c_uint64
+        lib.tfhash_gather.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                      ctypes.c_int, ctypes.c_int]
+        _NATIVE["lib"] = lib
+    return _NATIVE["lib"]
+
+
+def read_seconds(nbytes, threads, repeats=20):
+    """Best time of `threads` threads reading `nbytes` (benchmarks/native/read_bandwidth.cc,
+    compiled here), the same buffer each time: the machine's memory speed for that
+    working set."""
+    read = native_reads().tfhash_read
     data = np.random.default_rng(0).integers(0, 2 ** 63, nbytes // 8, dtype=np.uint64)
     best, _ = best_of(lambda: read(data.ctypes.data, len(data), threads), repeats)
     return best

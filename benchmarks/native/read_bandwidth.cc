@@ -33,3 +33,32 @@ extern "C" uint64_t tfhash_read(const uint64_t* data, int64_t words, int threads
   for (uint64_t s : sums) total += s;
   return total;
 }
+
+// How fast this machine makes independent random reads: threads sum the words at
+// disjoint parts of `indices` (one 8-byte word, so one cache line, per index),
+// prefetching `ahead` indices in advance so that many reads are in flight, as the
+// multi-index search does for its candidates. benchmarks/index_speed.py times as many
+// reads, over a buffer the size of the codes, as a multi-index query visits: the floor
+// of that query's time when every visit is a miss to memory.
+extern "C" uint64_t tfhash_gather(const uint64_t* data, const int64_t* indices, int64_t count,
+                                  int threads, int ahead) {
+  std::vector<uint64_t> sums(static_cast<size_t>(threads), 0);
+  std::vector<std::thread> workers;
+  const int64_t per = count / threads;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const int64_t* idx = indices + t * per;
+      const int64_t n = t == threads - 1 ? count - t * per : per;
+      uint64_t sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + ahead < n) __builtin_prefetch(data + idx[i + ahead]);
+        sum += data[idx[i]];
+      }
+      sums[t] = sum;
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  return total;
+}

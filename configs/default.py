@@ -271,6 +271,12 @@ def get_config():
     config.hashgan.hash_step_mask_gradient = False
     # False: the attribution control, the attention fixed at its initial weights
     config.hashgan.train_attention = True
+    # epochs over which the hash step's adversarial weight rises from 0 (0: the
+    # paper's full weight from the start), and the attention's learning rate as a
+    # multiple of train.learning_rate (1: the paper's one rate); to be chosen on a
+    # validation draw
+    config.hashgan.adversarial_warmup = 0
+    config.hashgan.attention_learning_rate = 1.0
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 30

@@ -25,7 +25,7 @@ def make(method, strategy=None, **kwargs):
             model = models.HashGAN(backbone, 12, num_classes=3, text_dim=10, text_widths=(16, 16),
                                    image_widths=(16,), **kwargs)
         model.build_from_spec(SPEC)
-        model.build_optimizers(lambda steps: keras.optimizers.SGD(0.1), 1, 1)
+        model.build_optimizers(lambda steps, scale=1.0: keras.optimizers.SGD(0.1 * scale), 1, 1)
     return model
 
 
@@ -197,22 +197,92 @@ def test_hashgan_fixed_attention_control(tmp_path, rng):
     assert keras.saving.load_model(str(tmp_path / "fixed.keras")).train_attention is False
 
 
-@pytest.mark.parametrize("method", ["dcmh", "hashgan"])
+def test_hashgan_adversarial_warmup(rng):
+    """`adversarial_warmup=w`: the hash step's loss is retrieval + weight * e / w *
+    adversarial in epoch e < w (by hand), the full weight from epoch w on; with no
+    warm-up the model has no extra weight (older models load as before)."""
+    model = make("hashgan", adversarial_bound=100.0, adversarial_weight=2.0, adversarial_warmup=4)
+    assert [model.adversarial_weight_at(e) for e in (0, 1, 3, 4, 9)] == [0.0, 0.5, 1.5, 2.0, 2.0]
+    batch = batch_of(rng)
+    for epoch, weight in ((0, 0.0), (2, 1.0), (7, 2.0)):
+        model.on_epoch_begin(epoch, None)
+        logs = model.hash_step(batch)
+        expected = float(logs["retrieval_loss"]) + weight * float(logs["adversarial_loss"])
+        assert float(logs["adversarial_weight"]) == pytest.approx(weight)
+        assert float(logs["loss"]) == pytest.approx(expected, rel=1e-6)
+        if epoch == 7:
+            assert float(logs["adversarial_loss"]) > 0  # the term is really there
+    plain = make("hashgan")
+    assert plain.adversarial_scale is None and "adversarial_weight" not in plain.hash_step(batch)
+    assert len(plain.weights) == len(model.weights) - 1
+    with pytest.raises(ValueError, match="adversarial_warmup"):
+        make("hashgan", adversarial_warmup=-1)
+
+
+def test_hashgan_attention_learning_rate(rng):
+    """`attention_learning_rate`: the attention's optimizer runs at that multiple of
+    the run's rate (schedule included), the hash side at the run's rate; the config
+    switch reaches the model."""
+    from tfhash.training import build
+
+    config = crossmodal_config("hashgan", **{"hashgan.attention_learning_rate": 0.25,
+                                             "train.learning_rate": 0.01,
+                                             "train.lr_schedule": "constant"})
+    spec = models.DataSpec(image_size=16, num_train=16, num_classes=3, text_dim=10)
+    model = build.build_model(config, tf.distribute.get_strategy(), spec)
+    assert model.attention_learning_rate == 0.25
+    assert float(model.optimizers["hash"].learning_rate) == pytest.approx(0.01)
+    assert float(model.optimizers["attention"].learning_rate) == pytest.approx(0.0025)
+    config.train.lr_schedule = "cosine"
+    cosine = build.make_optimizer(config.train, 10, 0.5)
+    assert float(cosine.learning_rate) == pytest.approx(0.005)  # step 0 of the decay
+    # one attention step of plain SGD moves the weights by scale * lr * gradient
+    slow = make("hashgan", adversarial_bound=100.0, attention_learning_rate=0.25)
+    fast = make("hashgan", adversarial_bound=100.0)
+    slow.set_weights(fast.get_weights())
+    start = [v.numpy() for v in fast.networks()["attention"]]
+    batch = batch_of(rng)
+    slow.attention_step(batch)
+    fast.attention_step(batch)
+    for a, s_var, f_var in zip(start, slow.networks()["attention"], fast.networks()["attention"]):
+        np.testing.assert_allclose(s_var.numpy() - a, 0.25 * (f_var.numpy() - a), rtol=1e-4, atol=1e-7)
+    assert any(np.abs(f_var.numpy() - a).max() > 0
+               for a, f_var in zip(start, fast.networks()["attention"]))
+    with pytest.raises(ValueError, match="attention_learning_rate"):
+        make("hashgan", attention_learning_rate=0.0)
+
+
+@pytest.mark.parametrize("method", ["dcmh", "hashgan", "hashgan_switches"])
 def test_two_replicas_equal_one(rng, method):
     # the attention step follows the hash step: summation order can move an entry of a
     # hard mask across its threshold, so its loss agrees to 1%, not to 1e-4
-    assert_replicas_agree(lambda strategy: make(method, strategy=strategy), batch_of(rng, 16),
-                          rel={"attention_loss": 1e-2})
+    switches = {"adversarial_warmup": 2, "attention_learning_rate": 0.5} if method.endswith(
+        "switches") else {}
+
+    def factory(strategy):
+        model = make(method.split("_")[0], strategy=strategy, **switches)
+        if switches:
+            model.on_epoch_begin(1, None)  # half the adversarial weight
+        return model
+
+    assert_replicas_agree(factory, batch_of(rng, 16), rel={"attention_loss": 1e-2})
 
 
-@pytest.mark.parametrize("method", ["dcmh", "hashgan"])
+@pytest.mark.parametrize("method", ["dcmh", "hashgan", "hashgan_switches"])
 def test_keras_round_trip(tmp_path, rng, method):
-    model = make(method)
+    switches = method == "hashgan_switches"
+    method = "hashgan" if switches else method
+    model = make(method, **({"adversarial_warmup": 3, "attention_learning_rate": 0.5} if switches else {}))
+    if switches:
+        model.on_epoch_begin(1, None)
     batch = batch_of(rng, 3)
     path = str(tmp_path / f"{method}.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is type(model) and loaded.data_spec == SPEC
+    if switches:
+        assert (loaded.adversarial_warmup, loaded.attention_learning_rate) == (3, 0.5)
+        assert float(loaded.adversarial_scale) == pytest.approx(1 / 3)
     for name in ("image", "text"):
         got = loaded.encoders()[name].embed(batch[name]).numpy()
         np.testing.assert_allclose(got, model.encoders()[name].embed(batch[name]).numpy(),

@@ -16,7 +16,9 @@ from tfhash.methods import checks, common, registry
             ("hashgan.adversarial_weight", *checks.NON_NEGATIVE),
             ("hashgan.attended_share", *checks.SHARE),
             ("hashgan.hash_step_mask_gradient", *checks.BOOLEAN),
-            ("hashgan.train_attention", *checks.BOOLEAN)),
+            ("hashgan.train_attention", *checks.BOOLEAN),
+            ("hashgan.adversarial_warmup", *checks.NON_NEGATIVE_INT),
+            ("hashgan.attention_learning_rate", *checks.POSITIVE)),
     reads=("hashgan",))
 def build(config, spec):
     section = config.hashgan
@@ -30,4 +32,6 @@ def build(config, spec):
                           adversarial_weight=section.adversarial_weight,
                           attended_share=section.attended_share,
                           mask_gradient=section.hash_step_mask_gradient,
-                          train_attention=section.train_attention)
+                          train_attention=section.train_attention,
+                          adversarial_warmup=section.get("adversarial_warmup", 0),
+                          attention_learning_rate=section.get("attention_learning_rate", 1.0))

@@ -153,6 +153,8 @@ def migrate_flat(flat):
     flat.setdefault("doh.attention", "learned")
     flat.setdefault("doh.streams", "both")
     flat.setdefault("hashgan.train_attention", True)
+    flat.setdefault("hashgan.adversarial_warmup", 0)
+    flat.setdefault("hashgan.attention_learning_rate", 1.0)
     flat.setdefault("dagh.attention", "learned")
     flat.setdefault("dpsh.backbones", 1)
     flat.setdefault("dagh.plain_bn", "inference")

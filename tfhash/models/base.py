@@ -99,9 +99,16 @@ class HashingModel(keras.Model):
         del network
         return steps_per_epoch * epochs
 
+    def learning_rate_scale(self, network):
+        """`network`'s learning rate as a multiple of the run's (1: the same)."""
+        del network
+        return 1.0
+
     def build_optimizers(self, make_optimizer, steps_per_epoch, epochs):
         """One optimizer per network, created and built (all slots exist before the
-        first checkpoint). `make_optimizer(schedule_steps)` returns a new optimizer."""
+        first checkpoint). `make_optimizer(schedule_steps)` returns a new optimizer;
+        for a network whose `learning_rate_scale` is not 1 it is called as
+        `make_optimizer(schedule_steps, scale)`."""
         networks = self.networks()
         owners = {}
         for name, variables in networks.items():
@@ -115,7 +122,8 @@ class HashingModel(keras.Model):
                              f"without an optimizer: {orphans[:5]}")
         optimizers = {}
         for name, variables in networks.items():
-            optimizer = make_optimizer(self.schedule_steps(name, steps_per_epoch, epochs))
+            steps, scale = self.schedule_steps(name, steps_per_epoch, epochs), self.learning_rate_scale(name)
+            optimizer = make_optimizer(steps) if scale == 1.0 else make_optimizer(steps, scale)
             optimizer.build(variables)
             optimizers[name] = optimizer
         self._optimizers = optimizers

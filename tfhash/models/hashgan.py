@@ -59,6 +59,12 @@ class HashGAN(base.HashingModel):
       train_attention: False is the attribution control: the attention keeps its
         initial weights (no attention step); masks, adversarial term and codes are
         otherwise the method's.
+      adversarial_warmup: epochs over which the adversarial weight of the hash step
+        rises linearly from 0 (epoch 0) to `adversarial_weight` (reached at this
+        epoch); 0 (the paper): the full weight from the start. The attention step
+        runs throughout.
+      attention_learning_rate: the attention's learning rate as a multiple of the
+        run's (`train.learning_rate`, same schedule); 1 (the paper: one rate).
 
     Reference: Zhang, Lai, Feng et al., "Attention-aware Deep Adversarial Hashing for
     Cross-Modal Retrieval", ECCV 2018 (arXiv 1711.09347). The schedule's hinge and
@@ -66,11 +72,13 @@ class HashGAN(base.HashingModel):
     """
 
     REQUIRED_MODALITIES = ("image", "text")
+    MEAN_LOGS = ("adversarial_weight",)
 
     def __init__(self, backbone, bits, num_classes, text_dim, text_widths=(512, 512),
                  image_widths=(512, 512), triplet_margin=0.0, squared=False, adversarial=True,
                  adversarial_bound=0.0, adversarial_weight=1.0, attended_share=0.0, mask_gradient=True,
-                 train_attention=True, **kwargs):
+                 train_attention=True, adversarial_warmup=0, attention_learning_rate=1.0,
+                 **kwargs):
         super().__init__(bits, **kwargs)
         self.backbone = backbone
         for name, value in (("triplet_margin", triplet_margin),
@@ -90,6 +98,19 @@ class HashGAN(base.HashingModel):
         self.attended_share = float(attended_share)
         self.mask_gradient = bool(mask_gradient)
         self.train_attention = bool(train_attention)
+        if int(adversarial_warmup) != adversarial_warmup or adversarial_warmup < 0:
+            raise ValueError(f"adversarial_warmup must be a whole number of epochs >= 0, got "
+                             f"{adversarial_warmup}")
+        if not float(attention_learning_rate) > 0:
+            raise ValueError(f"attention_learning_rate must be > 0, got {attention_learning_rate}")
+        self.adversarial_warmup = int(adversarial_warmup)
+        self.attention_learning_rate = float(attention_learning_rate)
+        # the warm-up's share of the adversarial weight, set at every epoch's start
+        # (a weight only with a warm-up, so models saved without one load as before)
+        self.adversarial_scale = None
+        if self.adversarial_warmup:
+            self.adversarial_scale = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="adversarial_scale")
         self.text_features = TextMLP(self.text_widths, name="text_features")
         self.image_attention = HardSpatialMask(self.attended_share, name="image_attention")
         self.text_attention = HardFeatureMask(self.attended_share, name="text_attention")
@@ -97,6 +118,22 @@ class HashGAN(base.HashingModel):
             [keras.layers.Dense(w, activation="relu") for w in self.image_widths]
             + [keras.layers.Dense(self.bits, activation="tanh")], name="image_hash")
         self.text_hash = keras.layers.Dense(self.bits, activation="tanh", name="text_hash")
+
+    def learning_rate_scale(self, network):
+        return self.attention_learning_rate if network == "attention" else 1.0
+
+    def adversarial_weight_at(self, epoch):
+        """The hash step's adversarial weight in `epoch` (0-based): linear from 0 to
+        `adversarial_weight` over the warm-up, then constant."""
+        if not self.adversarial_warmup:
+            return self.adversarial_weight
+        return self.adversarial_weight * min(1.0, epoch / self.adversarial_warmup)
+
+    def on_epoch_begin(self, epoch, context):
+        super().on_epoch_begin(epoch, context)
+        if self.adversarial_scale is not None:
+            self.adversarial_scale.assign(
+                self.adversarial_weight_at(epoch) / max(self.adversarial_weight, 1e-30))
 
     @property
     def margin(self):
@@ -212,9 +249,14 @@ class HashGAN(base.HashingModel):
             image = self.image_branches(batch["image"], training=True, fixed_attention=fixed)
             text = self.text_branches(batch["text"], training=True, fixed_attention=fixed)
             retrieval, adversarial = self._objectives(image, text, batch["label"])
-            loss = retrieval + self.adversarial_weight * adversarial
+            weight = tf.constant(self.adversarial_weight)
+            if self.adversarial_scale is not None:
+                weight = weight * tf.convert_to_tensor(self.adversarial_scale)
+            loss = retrieval + weight * adversarial
         self.optimize("hash", tape, loss)
         logs = {"loss": loss, "retrieval_loss": retrieval, "adversarial_loss": adversarial}
+        if self.adversarial_scale is not None:
+            logs["adversarial_weight"] = weight
         if self.adversarial:  # the attended shares: how much of each item the codes see
             # (this replica's share of the global batch's mean: the shares sum to it)
             size = replicas.global_size(batch["label"])
@@ -254,7 +296,9 @@ class HashGAN(base.HashingModel):
                       adversarial=self.adversarial, adversarial_bound=self.adversarial_bound,
                       adversarial_weight=self.adversarial_weight,
                       attended_share=self.attended_share, mask_gradient=self.mask_gradient,
-                      train_attention=self.train_attention)
+                      train_attention=self.train_attention,
+                      adversarial_warmup=self.adversarial_warmup,
+                      attention_learning_rate=self.attention_learning_rate)
         return config
 
     @classmethod

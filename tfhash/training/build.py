@@ -5,10 +5,11 @@ import keras
 from tfhash import methods, models
 
 
-def make_optimizer(train_config, schedule_steps):
+def make_optimizer(train_config, schedule_steps, scale=1.0):
     """Adam or SGD (momentum 0.9), with decoupled weight decay when asked; a cosine
-    schedule decays over `schedule_steps` steps of this optimizer."""
-    lr = train_config.learning_rate
+    schedule decays over `schedule_steps` steps of this optimizer; `scale` multiplies
+    the learning rate (a network's `learning_rate_scale`)."""
+    lr = train_config.learning_rate * float(scale)
     if train_config.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(schedule_steps)))
     elif train_config.lr_schedule != "constant":
@@ -34,6 +35,6 @@ def build_model(config, strategy, spec, steps_per_epoch=1):
         keras.utils.set_random_seed(config.seed)
         model = methods.build_model(config, spec)
         model.build_from_spec(spec)
-        model.build_optimizers(lambda steps: make_optimizer(config.train, steps),
+        model.build_optimizers(lambda steps, scale=1.0: make_optimizer(config.train, steps, scale),
                                steps_per_epoch, config.train.epochs)
     return model

@@ -16,7 +16,8 @@ it times, for k = 1, 10 and 100:
     IndexBinaryMultiHash (10M only: its hash maps of 100M ids do not fit here) at
     nflip 0..3 (median of --hash_calls calls) with the recall it reaches over
     --calls queries (share of the exact k distances matched);
-  * 1,000 queries in one call: auto (the tiled scan), multi_index, faiss flat;
+  * 1,000 queries in one call: auto (after the calls that measure both paths once,
+    so the timed call is its choice), multi_index, faiss flat;
 the random-read floor: as many independent random reads over a buffer of the codes'
 size as the median multi-index query visits table entries (what the search would
 cost with no work beyond its reads); and reports the build time and the tables' bytes per code per table; for uniform
@@ -273,6 +274,10 @@ def run(args, faiss, database, queries, bits, kind, ks):
             print(f"        faiss MultiHash ({m} x {sub} bits, built in {hash_build:.0f} s): "
                   + "; ".join(parts), flush=True)
         batch = {}
+        # the measured rule tries the tables on its first batch call (the check above)
+        # and times the scan on its second: this untimed call finishes that
+        # exploration, so the timed call is the rule's choice
+        auto.search(queries, k)
         batch["auto"], (d, i) = timed(lambda: auto.search(queries, k))
         assert np.array_equal(i, exact_i), "auto batch"
         batch["multi_index"], (d, i) = timed(lambda: mih.search(queries, k))

@@ -5,8 +5,8 @@ backbones start from the same ImageNet trunk (one cache).
 
 COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dagh --bits=32
 EXPECTED: mAP@all network 2 / network 1: 0.8103 / 0.8001 at 32 bits, seed 0 (DPSH 0.7992 on the
-          cache before the trunk was folded; 0.8044 ± 0.0045 over 3 seeds); 6.9 min
-          on 2 CPU cores of an AMD EPYC shared with the unit tests, 2026-12-06 (`python
+          cache before the trunk was folded; 0.8044 ± 0.0045 over 3 seeds); 6.9 min of
+          training on 2 CPU cores of an AMD EPYC shared with the unit tests, 2026-12-06 (`python
           benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=dsah,dagh
           --bits=32 --seeds=0 --table=mirflickr_pretrained_seed`, docs/results.md)."""
 

@@ -18,7 +18,8 @@ class HashingModel(keras.Model):
       `contract.DataSpec` (methods implement `build_networks`).
     - `networks()`: name -> trainable variables; each network gets its own optimizer
       (`build_optimizers`), whose learning-rate schedule spans
-      `schedule_steps(name, ...)` steps (a stage's schedule spans that stage).
+      `schedule_steps(name, ...)` steps (a stage's schedule spans that stage), at
+      `learning_rate_scale(name)` times the run's rate.
     - `on_epoch_begin(epoch, context)`: the schedule hook (stage switches,
       annealing, code refreshes); `on_epoch_end(epoch, context)` after the epoch's
       steps, before its checkpoint (e.g. re-estimated batch-norm statistics). Whatever it changes must be a model weight

@@ -132,8 +132,7 @@ class HashGAN(base.HashingModel):
     def on_epoch_begin(self, epoch, context):
         super().on_epoch_begin(epoch, context)
         if self.adversarial_scale is not None:
-            self.adversarial_scale.assign(
-                self.adversarial_weight_at(epoch) / max(self.adversarial_weight, 1e-30))
+            self.adversarial_scale.assign(min(1.0, epoch / self.adversarial_warmup))
 
     @property
     def margin(self):

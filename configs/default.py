@@ -42,17 +42,13 @@ def pretrained_setting(config):
     the trunk frozen up to the 1x1 head conv (`model.train_from="head"`), whose maps
     (14 x 14 x 320) are computed once per item and cached; the head conv, and each
     method's own layers, train: 30 epochs, batch 64, Adam 1e-3 with cosine decay,
-    flips (the cached map of the flipped image). DOH's two local 1x1 convs are 320
-    wide (the trunk map's channels), not the head's 1,280: chosen on the Flowers-17
-    validation draw (benchmarks/results/doh_flowers17_pretrained_validation.md:
-    0.9333 against 0.9257 at 1,280, in 4.6 min against 13.2)."""
+    flips (the cached map of the flipped image)."""
     config.model.backbone = "efficientnet_lite0"
     config.model.weights = "imagenet"
     config.model.output_stride = 16
     config.model.train_from = "head"
     config.data.image_size = 224
     config.data.augment = True
-    config.doh.local_units = 320
     return _training_budget(config)
 
 

@@ -9,6 +9,8 @@ EXPECTED: mAP@all network 2 / network 1: 0.9424 / 0.9686 at 32 bits, seed 0 (DPS
           benchmarks/method_table.py --dataset=flowers17_pretrained
           --methods=dpsh,dsah,dsah_nomask,doh,dagh --bits=32 --seeds=0
           --table=flowers17_pretrained_seed`, docs/results.md).
+          Flowers-17's trunk cache (2,380 maps) is built once before the first run:
+          63 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import default, dagh_flowers17

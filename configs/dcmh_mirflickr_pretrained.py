@@ -7,6 +7,8 @@ COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --tab
 EXPECTED: image->text / text->image mAP@all 0.5704 / 0.5610 (16 bits), 0.6159 ± 0.0083 /
           0.6043 ± 0.0056 (32 bits, 3 seeds), 0.6495 / 0.6418 (64 bits); 1.4 to 1.5
           minutes of training per run (2 cores, AMD EPYC, 2026-12-02).
+          MIRFlickr's trunk cache (3,188 maps) is built once before the first run:
+          46 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import default, dcmh_mirflickr

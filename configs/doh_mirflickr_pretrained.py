@@ -5,6 +5,8 @@ backbones start from the same ImageNet trunk (one cache).
 
 COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=doh --bits=32
 EXPECTED: not measured yet on MIRFlickr images.
+          MIRFlickr's trunk cache (3,188 maps) is built once before the first run:
+          46 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import default, doh_mirflickr

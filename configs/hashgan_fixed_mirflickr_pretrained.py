@@ -7,6 +7,8 @@ COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --tab
 EXPECTED: mAP@all 0.7459 image->text / 0.7324 text->image at 32 bits, seed 0 (HashGAN
           0.7433 / 0.7420, on the earlier cache), 2.1 min of training, 2 CPU cores of an
           AMD EPYC, 2026-12-06 (docs/results.md, the cross-modal seed table).
+          MIRFlickr's trunk cache (3,188 maps) is built once before the first run:
+          46 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import hashgan_mirflickr_pretrained

@@ -91,7 +91,8 @@ PRETRAINED_NOTES = {
             "own head conv and 1x1 scoring conv on that map, semantic saliency loss with area "
             "weight 1 down to a floor of half the map, max-normalised maps",
     "doh": "DOH: two streams on the same ImageNet trunk (global: head conv, pooling, dense; "
-           "local: head conv, two 1x1 convs, spatial-softmax attention over the 14 x 14 cells), "
+           "local: head conv, two 320-wide 1x1 convs, spatial-softmax attention over the 14 x 14 "
+           "cells), "
            "K = 2, likelihood loss, temperature 1 -> 0.1",
     "dagh": "DAgH: stage 1 (network 1: head conv, attention mask, hash head) for 20 epochs, stage "
             "2 (network 2: its own head conv from the same ImageNet trunk, learning the guided "

@@ -4,13 +4,13 @@ and its 14 x 14 maps cached once per item), 32 bits by default. DOH: both stream
 backbones start from the same ImageNet trunk (one cache).
 
 COMMAND:  python benchmarks/method_table.py --dataset=flowers17_pretrained --methods=doh
-EXPECTED: mAP@all 0.9649 at 32 bits, seed 0 (DPSH on the same trunk cache 0.9731); 22.4 min
-          of training on 2 shared cores of an AMD EPYC, 2026-12-06 (`python
-          benchmarks/method_table.py --dataset=flowers17_pretrained
-          --methods=dpsh,dsah,dsah_nomask,doh,dagh --bits=32 --seeds=0
-          --table=flowers17_pretrained_seed`, docs/results.md).
+EXPECTED: mAP@all 0.9626 at 32 bits, seed 0, local convs 320 wide (0.9649 at 1,280 on an
+          earlier cache; DPSH 0.9672 to 0.9731 on earlier caches); 4.4 min of training
+          on 2 idle cores of an AMD EPYC, 2026-12-06 (`python benchmarks/method_table.py --dataset=flowers17_pretrained
+          --methods=dpsh,dpsh_two,dsah,dsah_nomask,dsah_mean,doh,doh_uniform,doh_global,dagh,dagh_nomask
+          --bits=32 --seeds=0 --table=flowers17_pretrained_seed`, docs/results.md).
           Flowers-17's trunk cache (2,380 maps) is built once before the first run:
-          63 s on 2 cores of an AMD EPYC (docs/pretrained.md).
+          30 to 63 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import default, doh_flowers17

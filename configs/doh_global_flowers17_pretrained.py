@@ -3,11 +3,13 @@ annealed soft assignment and one classification head), everything else as
 configs/doh_flowers17_pretrained.py.
 
 COMMAND:  python benchmarks/method_table.py --dataset=flowers17_pretrained --methods=doh,doh_global
-EXPECTED: mAP@all 0.9586 at 32 bits, seed 0 (DOH 0.9649; earlier cache), 2.5 min of
-          training (docs/results.md, the seed methods' Flowers-17 table; 2 CPU cores of an AMD EPYC,
-          2026-12-06; one seed, so within the seed spread of about 0.006).
+EXPECTED: mAP@all 0.9564 at 32 bits, seed 0 (DOH 0.9626 on the same cache; one seed, so
+          within about one seed spread), 1.6 min of training on 2 idle cores of an AMD
+          EPYC, 2026-12-06 (`python benchmarks/method_table.py --dataset=flowers17_pretrained
+          --methods=dpsh,dpsh_two,dsah,dsah_nomask,dsah_mean,doh,doh_uniform,doh_global,dagh,dagh_nomask
+          --bits=32 --seeds=0 --table=flowers17_pretrained_seed`, docs/results.md).
           Flowers-17's trunk cache (2,380 maps) is built once before the first run:
-          63 s on 2 cores of an AMD EPYC (docs/pretrained.md).
+          30 to 63 s on 2 cores of an AMD EPYC (docs/pretrained.md).
 """
 
 from configs import doh_flowers17_pretrained

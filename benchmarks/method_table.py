@@ -102,9 +102,21 @@ PRETRAINED_NOTES = {
     "hashgan": "HashGAN: hard spatial attention over the 14 x 14 cells and tag attention, "
                "each keeping 0.9 of its item, triplet retrieval and adversarial losses",
 }
+# where a data set's pretrained config departs from the others (its config says why)
+PRETRAINED_DATA_NOTES = {
+    "cifar10": {
+        "dsah": PRETRAINED_NOTES["dsah"] + ", the attention network trained every second "
+                "step (`dsah.attention_every=2`)",
+        "doh": "DOH: two streams on one head conv of the ImageNet trunk "
+               "(`doh.share_backbone=True`; global: pooling, dense; local: two 320-wide 1x1 "
+               "convs, spatial-softmax attention over the 14 x 14 cells), K = 2, likelihood "
+               "loss, temperature 1 -> 0.1",
+    },
+}
 for _name in ("cifar10", "flowers17", "mirflickr"):
     _spec = dict(DATASETS[_name])
-    _spec["notes"] = {**_spec.get("notes", {}), **PRETRAINED_NOTES}
+    _spec["notes"] = {**_spec.get("notes", {}), **PRETRAINED_NOTES,
+                      **PRETRAINED_DATA_NOTES.get(_name, {})}
     _spec["runs_dir"] = _spec["runs_dir"].rstrip("/") + "_pretrained"
     _spec["describe"] = (_spec["describe"].split(", small CNN")[0] + ", " + PRETRAINED + ".")
     _spec["base"] = _name

@@ -172,6 +172,41 @@ def test_global_stream_control_has_no_local_stream(tmp_path, rng):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_shared_backbone_runs_once_for_both_streams(rng):
+    """`local_backbone=None`: one backbone, whose one pass per batch gives the global
+    features and the local map (a second pass would double the cost and, in training,
+    move its batch-norm averages twice)."""
+    keras.utils.set_random_seed(5)
+    model = models.DOH(backbones.SmallCNN((4, 8), 1), 12, num_classes=3, fusion_batch_norm=True)
+    model.build_from_spec(models.DataSpec(image_size=16, num_train=16, num_classes=3))
+    model.build_optimizers(lambda steps: keras.optimizers.SGD(0.5), 1, 1)
+    two = make()  # a backbone per stream, for the count of variables
+    backbone_vars = {id(v) for v in model.backbone.weights}
+    assert len(model.weights) == len(two.weights) - len(two.local_backbone.weights)
+    assert {id(v) for v in model.weights} >= backbone_vars
+    calls = []
+    original = model.backbone.call
+    model.backbone.call = lambda *args, **kwargs: (calls.append(1), original(*args, **kwargs))[1]
+    batch = batch_of(rng)
+    logs = model.train_step(batch)
+    assert len(calls) == 1 and np.isfinite(float(logs["loss"]))
+    # the streams from that one pass, against the layers applied by hand to it
+    images = batch["image"]
+    calls.clear()
+    out = model.streams(images)
+    assert len(calls) == 1
+    shared = original(images)
+    feature_map = shared["feature_map"]
+    for layer in model.local_convs:
+        feature_map = layer(feature_map)
+    local = model.attention(feature_map)
+    fused = model.fusion_norm(model.fusion(keras.ops.concatenate(
+        [local["pooled"], model.global_dense(shared["features"])], axis=-1)))
+    np.testing.assert_allclose(out["logits"].numpy().reshape(8, -1), fused.numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(out["attention"].numpy(), local["attention"].numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"attention": "random"}, "attention must be one of"),
     ({"streams": "local"}, "streams must be one of"),

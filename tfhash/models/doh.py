@@ -53,7 +53,8 @@ class DOH(base.HashingModel):
       bits: information bits (R * log2(K)).
       fusion_batch_norm: batch-normalise the fused group logits.
       num_classes, multi_label: the classification heads.
-      local_backbone: the local stream's backbone; None shares `backbone`.
+      local_backbone: the local stream's backbone; None shares `backbone` (one pass of it
+        gives the global features and the local map).
       group_size: K, a power of 2.
       tau_start, tau_end: the temperature at the first and the last epoch
         (geometric in between).
@@ -146,8 +147,10 @@ class DOH(base.HashingModel):
             if self.fusion_norm is not None:
                 self.fusion_norm(logits)
             return
-        features = self.backbone(images)["features"]
-        feature_map = self._local_backbone(images)["feature_map"]
+        shared = self.backbone(images)
+        features = shared["features"]
+        feature_map = (shared if self.local_backbone is None
+                       else self.local_backbone(images))["feature_map"]
         # conv6 / conv7 and fc7 of the paper's AlexNet streams, sized from the backbones
         local_units = self.local_units or feature_map.shape[-1]
         global_units = self.global_units or features.shape[-1]
@@ -170,11 +173,14 @@ class DOH(base.HashingModel):
     def streams(self, images, training=False):
         """`{"logits": (batch, R, K), "attention": (batch, h, w), "local_class",
         "global_class"}` of float images."""
-        vector = self.global_dense(self.backbone(images, training=training)["features"])
+        shared = self.backbone(images, training=training)
+        vector = self.global_dense(shared["features"])
         if self.streams_mode == "global":
             logits, local = self.fusion(vector), None
         else:
-            feature_map = self._local_backbone(images, training=training)["feature_map"]
+            # a shared backbone runs once for both streams (its features and its map)
+            feature_map = (shared if self.local_backbone is None else
+                           self.local_backbone(images, training=training))["feature_map"]
             for layer in self.local_convs:
                 feature_map = layer(feature_map)
             local = self.attention(feature_map)

@@ -1,14 +1,15 @@
 """configs/doh_cifar10.py in the pretrained setting (`default.pretrained_setting`:
 EfficientNet-Lite0 with ImageNet weights, 224 px, the trunk frozen up to the head conv
-and its 14 x 14 maps cached once per item), 32 bits by default. DOH: both streams'
-backbones start from the same ImageNet trunk (one cache).
+and its 14 x 14 maps cached once per item), 32 bits by default. DOH: both streams
+on one head conv of the ImageNet trunk (`doh.share_backbone`, one pass per batch).
 
 COMMAND:  python benchmarks/method_table.py --dataset=cifar10_pretrained --methods=doh
-EXPECTED: mAP@all 0.6743 at 32 bits, seed 0 (DPSH 0.6685 ± 0.0054 over 3 seeds); 23.0 min
-          of training on 2 idle CPU cores of an AMD EPYC (3 min over the cell budget),
-          after 14.5 min building the trunk cache once, 2026-12-06 (`python
-          benchmarks/method_table.py --dataset=cifar10_pretrained --methods=dsah,dagh,doh
-          --bits=32 --seeds=0 --table=cifar10_pretrained_seed`, docs/results.md).
+EXPECTED: mAP@all 0.6699 at 32 bits, seed 0 (DPSH 0.6685 ± 0.0054 over 3 seeds); 16.3 min
+          of training on 2 idle CPU cores of an AMD EPYC (with a head conv per stream:
+          0.6743 in 23.0 min, over the 20-minute cell budget), after 14.5 min building
+          the trunk cache once, 2026-12-06 (`python benchmarks/method_table.py
+          --dataset=cifar10_pretrained --methods=doh --bits=32 --seeds=0
+          --table=cifar10_pretrained_seed`, docs/results.md).
 """
 
 from configs import default, doh_cifar10
@@ -23,6 +24,8 @@ def get_config():
     # one head conv for both streams, for the 20-minute cell budget (a head conv each:
     # 23.0 min on idle cores). Chosen on the Flowers-17 validation draw (10 per class
     # held out, 32 bits): 0.9283 / 0.9336 on seeds 0 / 1 against a head conv each's
-    # 0.9333 / 0.9224 (benchmarks/results/doh_flowers17_pretrained_validation.md)
+    # 0.9333 / 0.9224 (benchmarks/results/doh_flowers17_pretrained_validation.md;
+    # those two runs, before d14562a, ran the shared backbone twice per batch: the same
+    # values and gradients, its batch-norm averages moved twice per step)
     config.doh.share_backbone = True
     return config

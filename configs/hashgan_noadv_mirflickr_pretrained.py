@@ -8,7 +8,8 @@ EXPECTED: image->text / text->image mAP@all 0.7468 / 0.7299 at 32 bits, seed 0 (
           same trunk cache 0.6064 / 0.6015), 2026-12-06 (`python benchmarks/method_table.py
           --dataset=mirflickr_pretrained --table=crossmodal_pretrained_seed
           --methods=dcmh,hashgan,hashgan_noadv --bits=32 --seeds=0
-          --runs_dir=runs/crossmodal_pretrained`, docs/results.md); other lengths and
+          --runs_dir=runs/crossmodal_pretrained`, docs/results.md); 2.7 min of training on
+          2 CPU cores of an AMD EPYC (the table's training minutes); other lengths and
           seeds not measured yet.
           MIRFlickr's trunk cache (3,188 maps) is built once before the first run:
           46 s on 2 cores of an AMD EPYC (docs/pretrained.md).

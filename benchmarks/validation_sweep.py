@@ -92,17 +92,27 @@ def main():
         if not report.validation:
             raise SystemExit(f"{workdir}: the run has no validation score")
         last = report.validation[-1]
-        rows.append((variant, overrides, last["map_all"], last["epoch"], wall, commit))
+        if len(report.tasks) > 1 and "tasks" not in last:
+            raise SystemExit(f"{workdir}: its validation score predates the per-task scores of "
+                             f"models with several tasks (it is the first task's alone); delete "
+                             f"the folder and run again")
+        rows.append((variant, overrides, last["map_all"], last.get("tasks", {}), last["epoch"],
+                     wall, commit))
     lines = [f"Validation mAP@all of configs/{name}.py, {args.bits} bits, seed {args.seed}, "
              f"{epochs} epochs, held out: "
              + ", ".join(f"`{k}={v}`" for k, v in held_out.items())
              + f" ({method_table.cpu_name()}):", "",
              "| variant | overrides | validation mAP@all | after epoch | minutes | commit |",
              "|---|---|---|---|---|---|"]
-    for variant, overrides, score, epoch, wall, commit in rows:
+    for variant, overrides, score, tasks, epoch, wall, commit in rows:
         described = ", ".join(f"`{k}={v}`" for k, v in overrides.items()) or "(the config)"
-        lines.append(f"| {variant} | {described} | {method_table.truncated(score)} | {epoch} | "
-                     f"{wall / 60:.1f} | {commit} |")
+        each = " / ".join(method_table.truncated(v) for v in tasks.values())
+        lines.append(f"| {variant} | {described} | {method_table.truncated(score)}"
+                     + (f" ({each})" if each else "") + f" | {epoch} | {wall / 60:.1f} | {commit} |")
+    if any(tasks for *_, tasks, _, _, _ in rows):
+        names = next(tasks for *_, tasks, _, _, _ in rows if tasks)
+        lines += ["", "The validation score of a model with several tasks is the mean of its "
+                  "tasks' (in brackets: " + " / ".join(names) + ")."]
     lines += ["", "Command: `python benchmarks/validation_sweep.py " + " ".join(
         a if not a.startswith("--variants=") else f'--variants="{a[11:]}"' for a in sys.argv[1:]) + "`"]
     text = "\n".join(lines) + "\n"

@@ -324,3 +324,28 @@ def test_hashgan_text_export_round_trip(tmp_path):
     index = retrieval.HammingIndex(12)
     index.add(codes["db_image_codes"], ids=codes["db_items"])
     np.testing.assert_array_equal(found["ids"].numpy(), index.search(expected, 3)[1])
+
+
+def test_validation_scores_both_directions_and_means_them(tmp_path):
+    # A cross-modal run's validation score is the mean of image->text and
+    # text->image, each the validation items against the training items; both are
+    # kept in validation.json, so that a setting chosen on validation cannot trade
+    # one direction for the other unseen.
+    from tests.test_metrics import reference_map
+    from tfhash.training import evaluation
+
+    config = crossmodal_config("dcmh", **{"train.epochs": 1, "data.num_validation": 12})
+    workdir = str(tmp_path / "run")
+    report = loop.train_and_evaluate(config, workdir)
+    last = report["validation"][-1]
+    assert set(last["tasks"]) == {"image->text", "text->image"}
+    assert last["map_all"] == pytest.approx(np.mean(list(last["tasks"].values())), abs=1e-6)
+    model, source, split, _ = restored(config, workdir)
+    encoders = model.encoders()
+    query, _ = evaluation.encode_items(encoders, source, split.validation, config, "validation")
+    database, _ = evaluation.encode_items(encoders, source, split.train, config, "training")
+    labels = source.labels.astype(np.float32)
+    for name, (q, d) in {"image->text": ("image", "text"), "text->image": ("text", "image")}.items():
+        expected = reference_map(query[q], database[d], labels[split.validation],
+                                 labels[split.train])
+        assert last["tasks"][name] == pytest.approx(expected, abs=1e-5), name

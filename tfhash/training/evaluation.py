@@ -116,17 +116,33 @@ def checked_tasks(model, encoders):
     return tasks
 
 
-def validate(model, config, source, split):
-    """mAP@all of the validation draw: validation items (encoded as the first task's
-    queries) against the training items (its database)."""
+def validation_scores(model, config, source, split):
+    """mAP@all of the validation draw for every evaluation task: validation items
+    (encoded as the task's queries) against the training items (its database);
+    `{task name: mAP@all}` in the model's task order."""
     encoders = model.encoders()
-    query, database = checked_tasks(model, encoders)[0]
-    query_codes, query_labels = encode_items({query: encoders[query]}, source, split.validation,
-                                             config, "validation")
-    db_codes, db_labels = encode_items({database: encoders[database]}, source, split.train,
-                                       config, "training")
-    return float(retrieval.mean_average_precision(query_codes[query], db_codes[database],
-                                                  query_labels, db_labels))
+    tasks = checked_tasks(model, encoders)
+    query_codes, query_labels = encode_items(
+        {q: encoders[q] for q in dict.fromkeys(q for q, _ in tasks)}, source, split.validation,
+        config, "validation")
+    db_codes, db_labels = encode_items(
+        {d: encoders[d] for d in dict.fromkeys(d for _, d in tasks)}, source, split.train,
+        config, "training")
+    return {task_name(task): float(retrieval.mean_average_precision(
+        query_codes[task[0]], db_codes[task[1]], query_labels, db_labels)) for task in tasks}
+
+
+def validate(model, config, source, split):
+    """The validation draw's score: the mean over the evaluation tasks of
+    `validation_scores` (one task: its mAP@all; a cross-modal model: the mean of
+    image->text and text->image, so that a setting chosen on it cannot trade one
+    direction away for the other)."""
+    return mean_score(validation_scores(model, config, source, split))
+
+
+def mean_score(scores):
+    """The mean of `{task name: mAP@all}` (the validation score of a run)."""
+    return float(sum(scores.values()) / len(scores))
 
 
 def evaluate(model, config, source, split, train_stats=None, validation=()):

@@ -111,13 +111,18 @@ def _run_epoch(epoch, config, model, step, batches, steps, checkpoints, writer):
 
 def _validate(model, config, source, split, folder, writer, epoch, steps):
     start = time.time()
-    map_all = evaluation.validate(model, config, source, split)
-    folder.record_validation(epoch + 1, map_all)
+    scores = evaluation.validation_scores(model, config, source, split)
+    map_all = evaluation.mean_score(scores)
+    folder.record_validation(epoch + 1, map_all, scores if len(scores) > 1 else None)
     with writer.as_default():
         tf.summary.scalar("validation_map_all", map_all, step=(epoch + 1) * steps)
-    logging.info("epoch %d validation mAP@all %.4f (%d validation items against %d training "
-                 "items, %.1fs)", epoch + 1, map_all, len(split.validation), len(split.train),
-                 time.time() - start)
+        for name, value in scores.items() if len(scores) > 1 else ():
+            tf.summary.scalar(f"validation_map_all/{name}", value, step=(epoch + 1) * steps)
+    each = (" (" + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()) + ")"
+            if len(scores) > 1 else "")
+    logging.info("epoch %d validation mAP@all %.4f%s (%d validation items against %d training "
+                 "items, %.1fs)", epoch + 1, map_all, each, len(split.validation),
+                 len(split.train), time.time() - start)
 
 
 def _wants_validation(config, split, epoch):

@@ -103,7 +103,9 @@ def format_table(report):
                 f"distinct, largest bucket {health['largest_bucket_share']:.1%}")))
     if report.validation:
         last = report.validation[-1]
-        rows.append(("validation", f"{last['map_all']:.4f}  (mAP@all after epoch {last['epoch']})"))
+        each = "".join(f", {name} {value:.4f}" for name, value in last.get("tasks", {}).items())
+        rows.append(("validation", f"{last['map_all']:.4f}  (mAP@all after epoch {last['epoch']}"
+                     + (f": the mean of{each[1:]}" if each else "") + ")"))
     if report.train_seconds is not None:
         rate = report.images_per_second
         rows.append(("train time", f"{report.train_seconds:.1f}s"

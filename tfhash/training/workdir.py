@@ -97,10 +97,14 @@ class Workdir:
         except (OSError, ValueError):
             return []
 
-    def record_validation(self, epoch, map_all):
-        """Adds (or replaces) the validation mAP of `epoch` in the history."""
+    def record_validation(self, epoch, map_all, tasks=None):
+        """Adds (or replaces) the validation mAP of `epoch` in the history; `tasks`
+        (`{task name: mAP@all}`, models with several tasks) is kept beside the mean."""
         history = [h for h in self.validation_history() if h["epoch"] != epoch]
-        history.append({"epoch": int(epoch), "map_all": round(float(map_all), 6)})
+        entry = {"epoch": int(epoch), "map_all": round(float(map_all), 6)}
+        if tasks:
+            entry["tasks"] = {name: round(float(v), 6) for name, v in tasks.items()}
+        history.append(entry)
         history.sort(key=lambda h: h["epoch"])
         if self.chief:
             atomic.write_json(self.file(VALIDATION_FILE), history, indent=1)

@@ -20,7 +20,11 @@ it times, for k = 1, 10 and 100:
     so the timed call is its choice), multi_index, faiss flat;
 the random-read floor: as many independent random reads over a buffer of the codes'
 size as the median multi-index query visits table entries (what the search would
-cost with no work beyond its reads); and reports the build time and the tables' bytes per code per table; for uniform
+cost with no work beyond its reads), and the table-order floor: the same query's
+visits to its first table (counted from the substrings' bucket sizes at the radius
+the search reached there) read as one contiguous run per bucket, its other tables'
+visits as random reads (what the reads would cost if the codes were stored in the
+first table's order); and reports the build time and the tables' bytes per code per table; for uniform
 codes at the largest size, `save` and a memory-mapped `load` of the index: the
 seconds to open it, its first query, and the file pages that query read (RssFile),
 once cold (the file's pages dropped from the page cache with POSIX_FADV_DONTNEED)
@@ -34,6 +38,7 @@ Not part of CI.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -179,6 +184,104 @@ def random_read_floor(args, index, queries, k):
     return visits, best * 1e3
 
 
+def substring_values(codes, lo, length, chunk=1 << 23):
+    """The `length`-bit substring at bit `lo` of every packed code (the tables' own
+    extraction, multi_index.h `Substring`: little-endian bytes from byte lo / 8)."""
+    n, nbytes = codes.shape
+    first = lo >> 3
+    take = min(8, nbytes - first)
+    out = np.empty(n, np.uint32)
+    for start in range(0, n, chunk):
+        part = codes[start:start + chunk, first:first + take].astype(np.uint64)
+        word = np.zeros(len(part), np.uint64)
+        for b in range(take):
+            word |= part[:, b] << np.uint64(8 * b)
+        out[start:start + chunk] = (word >> np.uint64(lo & 7)) & np.uint64((1 << length) - 1)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def flip_masks(length, radius):
+    """Every `length`-bit mask of at most `radius` set bits."""
+    masks = np.zeros(1, np.uint32)
+    for _ in range(min(radius, length)):
+        grown = (masks[:, None] | (np.uint32(1) << np.arange(length, dtype=np.uint32))).ravel()
+        masks = np.unique(np.concatenate([masks, grown]))
+    return masks
+
+
+def within(value, length, radius):
+    """The `length`-bit values within Hamming distance `radius` of `value`."""
+    return np.uint32(value) ^ flip_masks(length, radius)
+
+
+def table_visits(index, queries, k, calls):
+    """Per query (the first `calls`): `(distance of the k-th, [codes visited per
+    table], buckets probed in all tables, [sizes of the first table's non-empty
+    visited buckets])`, counted from the bucket
+    sizes of each table's substrings at the radius the search reaches there: after
+    table t at substring radius r every code within m * r + t is certain
+    (multi_index.h), so the k-th distance d ends the search at table d % m, radius
+    d // m; the tables before it are then at that radius, the ones after at one less.
+    The search's own count of visits (`Tables.search`) is the codes plus the buckets
+    probed (one directory read each)."""
+    segment = index._segments[0]
+    codes, substrings = segment.codes, segment.tables.substrings
+    m = len(substrings)
+    subs = [substring_values(codes, lo, length) for lo, length in substrings]
+    sizes = [np.bincount(v, minlength=1 << length) for v, (_, length) in zip(subs, substrings)]
+    distances, *_ = segment.tables.search(codes, queries[:calls], k=k)
+    out = []
+    for q in range(min(calls, len(queries))):
+        d = int(distances[q, k - 1])
+        counts, probes, first = [], 0, None
+        for t, (lo, length) in enumerate(substrings):
+            radius = d // m if t <= d % m else d // m - 1
+            value = int(substring_values(queries[q:q + 1], lo, length)[0])
+            buckets = sizes[t][within(value, length, radius)] if radius >= 0 else np.zeros(0, np.int64)
+            counts.append(int(buckets.sum()))
+            probes += len(buckets)
+            if t == 0:
+                first = buckets[buckets > 0]
+        out.append((d, counts, probes, first))
+    return out
+
+
+def table_order_floor(args, index, queries, k):
+    """`(k-th distance, codes visited per table, runs, ms, ms of the runs)` of the
+    median query (by its visits): the best time of its first table's visits as
+    contiguous runs (one per non-empty bucket, at random places in a buffer of the
+    codes' size) plus, as independent random reads, its other tables' visits and one
+    directory read per bucket probed (benchmarks/native/read_bandwidth.cc, best of 20
+    each)."""
+    from benchmarks.search_speed import native_reads
+
+    per_query = table_visits(index, queries, k, args.calls)
+    order = np.argsort([sum(c) + p for _, c, p, _ in per_query])
+    d, counts, probes, runs = per_query[int(order[len(order) // 2])]
+    segment = index._segments[0]
+    words_per_code = max(1, segment.codes.shape[1] // 8)
+    words = max(1, segment.codes.nbytes // 8)
+    data = np.random.default_rng(1).integers(0, 2 ** 63, words, dtype=np.uint64)
+    lib = native_reads()
+    rng = np.random.default_rng(3)
+    lengths = (runs * words_per_code).astype(np.int64)
+    random_reads = sum(counts[1:]) + probes
+    best_runs = best_reads = float("inf")
+    for _ in range(20):
+        starts = rng.integers(0, max(1, words - int(lengths.max(initial=0))), len(lengths),
+                              dtype=np.int64)
+        start = time.perf_counter()
+        lib.tfhash_gather_runs(data.ctypes.data, starts.ctypes.data, lengths.ctypes.data,
+                               len(lengths), args.threads, 4)
+        best_runs = min(best_runs, time.perf_counter() - start)
+        where = rng.integers(0, words, max(1, random_reads), dtype=np.int64)
+        start = time.perf_counter()
+        lib.tfhash_gather(data.ctypes.data, where.ctypes.data, random_reads, args.threads, 16)
+        best_reads = min(best_reads, time.perf_counter() - start)
+    return d, counts, len(runs), (best_runs + best_reads) * 1e3, best_runs * 1e3
+
+
 def rss_file_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -263,6 +366,12 @@ def run(args, faiss, database, queries, bits, kind, ks):
               f"{visits:,} independent random 8-byte reads over the codes' {database.nbytes >> 20:,} MiB "
               f"take {floor:.3f} ms here ({args.threads} threads, best of 20), so multi_index is "
               f"{one['multi_index'] / floor:.2f}x that floor", flush=True)
+        d, counts, runs, ordered, run_ms = table_order_floor(args, mih, queries, k)
+        print(f"        table-order floor: that query (k-th distance {d}) visits "
+              + " + ".join(f"{c:,}" for c in counts) + " entries in its tables (counted from "
+              f"the buckets); the first table's as {runs:,} contiguous runs ({run_ms:.3f} ms) "
+              f"and the others' and the directory reads as random reads: {ordered:.3f} ms, "
+              f"{floor / ordered:.2f}x less than the random-read floor", flush=True)
         for hash_index, m, sub, hash_build in hashes:
             parts = []
             for nflip in range(4):

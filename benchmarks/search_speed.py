@@ -57,7 +57,8 @@ _NATIVE = {}
 
 def native_reads():
     """benchmarks/native/read_bandwidth.cc compiled here (g++ -O3 -mavx2), as a
-    ctypes.CDLL: `tfhash_read` (a sequential read) and `tfhash_gather` (random reads)."""
+    ctypes.CDLL: `tfhash_read` (a sequential read), `tfhash_gather` (random reads) and
+    `tfhash_gather_runs` (contiguous runs at random places)."""
     import ctypes
     import subprocess
     import tempfile
@@ -74,6 +75,9 @@ def native_reads():
         lib.tfhash_gather.restype = ctypes.c_uint64
         lib.tfhash_gather.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                       ctypes.c_int, ctypes.c_int]
+        lib.tfhash_gather_runs.restype = ctypes.c_uint64
+        lib.tfhash_gather_runs.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                           ctypes.c_int64, ctypes.c_int, ctypes.c_int]
         _NATIVE["lib"] = lib
     return _NATIVE["lib"]
 

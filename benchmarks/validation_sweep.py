@@ -92,10 +92,12 @@ def main():
         if not report.validation:
             raise SystemExit(f"{workdir}: the run has no validation score")
         last = report.validation[-1]
-        if len(report.tasks) > 1 and "tasks" not in last:
-            raise SystemExit(f"{workdir}: its validation score predates the per-task scores of "
-                             f"models with several tasks (it is the first task's alone); delete "
-                             f"the folder and run again")
+        crossmodal = any(a != b for a, b in (name.split("->") for name in report.tasks))
+        if crossmodal and "tasks" not in last:
+            # scored before validation covered both directions (the first task's alone)
+            raise SystemExit(f"{workdir}: its validation score is image->text alone, from before "
+                             f"cross-modal runs were validated on both directions; delete the "
+                             f"folder and run again")
         rows.append((variant, overrides, last["map_all"], last.get("tasks", {}), last["epoch"],
                      wall, commit))
     lines = [f"Validation mAP@all of configs/{name}.py, {args.bits} bits, seed {args.seed}, "

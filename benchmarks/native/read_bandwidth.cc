@@ -62,3 +62,37 @@ extern "C" uint64_t tfhash_gather(const uint64_t* data, const int64_t* indices, 
   for (uint64_t s : sums) total += s;
   return total;
 }
+
+// How fast this machine reads contiguous runs at random places: threads sum runs
+// `starts[i] .. starts[i] + lengths[i]` (in words) of disjoint parts of the run list,
+// prefetching every cache line of the run `ahead` runs in advance. A multi-index
+// table whose codes were stored in its own order would read each of its buckets as
+// one such run; benchmarks/index_speed.py times that form beside the random reads.
+extern "C" uint64_t tfhash_gather_runs(const uint64_t* data, const int64_t* starts,
+                                       const int64_t* lengths, int64_t count, int threads,
+                                       int ahead) {
+  std::vector<uint64_t> sums(static_cast<size_t>(threads), 0);
+  std::vector<std::thread> workers;
+  const int64_t per = count / threads;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const int64_t* s = starts + t * per;
+      const int64_t* l = lengths + t * per;
+      const int64_t n = t == threads - 1 ? count - t * per : per;
+      uint64_t sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + ahead < n) {
+          const uint64_t* next = data + s[i + ahead];
+          for (int64_t w = 0; w < l[i + ahead]; w += 8) __builtin_prefetch(next + w);
+        }
+        const uint64_t* run = data + s[i];
+        for (int64_t w = 0; w < l[i]; ++w) sum += run[w];
+      }
+      sums[t] = sum;
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  return total;
+}

@@ -206,6 +206,11 @@ class HashingModel(keras.Model):
         """(query encoder, database encoder) pairs; the first is the headline."""
         return [("image", "image")]
 
+    def validation_tasks(self):
+        """The tasks whose mean mAP@all is the validation draw's score (what settings
+        are chosen on): the headline task unless a method names more."""
+        return self.evaluation_tasks()[:1]
+
     def figure_maps(self, images):
         """Name -> `contract.Maps` over uint8 query images (none by default)."""
         del images

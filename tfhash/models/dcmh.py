@@ -92,6 +92,10 @@ class DCMH(base.HashingModel):
     def evaluation_tasks(self):
         return [("image", "text"), ("text", "image")]
 
+    def validation_tasks(self):
+        # both directions: a setting chosen on one could trade the other away
+        return self.evaluation_tasks()
+
     # -- B, refreshed every epoch ---------------------------------------------------
     def on_epoch_begin(self, epoch, context):
         if not int(self.banks_filled.numpy()):

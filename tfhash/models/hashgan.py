@@ -200,6 +200,10 @@ class HashGAN(base.HashingModel):
     def evaluation_tasks(self):
         return [("image", "text"), ("text", "image")]
 
+    def validation_tasks(self):
+        # both directions: a setting chosen on one could trade the other away
+        return self.evaluation_tasks()
+
     def figure_maps(self, images):
         if not self.adversarial:
             return {}

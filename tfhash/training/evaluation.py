@@ -103,11 +103,11 @@ def score_task(query_codes, db_codes, query_labels, db_labels, eval_config, code
     return scores, curves
 
 
-def checked_tasks(model, encoders):
-    """The model's evaluation tasks, each naming two of its encoders."""
-    tasks = [tuple(t) for t in model.evaluation_tasks()]
+def checked_tasks(model, encoders, tasks=None):
+    """The model's evaluation tasks (or `tasks`), each naming two of its encoders."""
+    tasks = [tuple(t) for t in (model.evaluation_tasks() if tasks is None else tasks)]
     if not tasks:
-        raise ValueError(f"{type(model).__name__}.evaluation_tasks() is empty")
+        raise ValueError(f"{type(model).__name__} names no tasks to score")
     for task in tasks:
         unknown = [name for name in task if name not in encoders]
         if len(task) != 2 or unknown:
@@ -117,11 +117,12 @@ def checked_tasks(model, encoders):
 
 
 def validation_scores(model, config, source, split):
-    """mAP@all of the validation draw for every evaluation task: validation items
-    (encoded as the task's queries) against the training items (its database);
-    `{task name: mAP@all}` in the model's task order."""
+    """mAP@all of the validation draw for every validation task of the model
+    (`validation_tasks()`: the headline task, both directions of a cross-modal
+    model): validation items (encoded as the task's queries) against the training
+    items (its database); `{task name: mAP@all}` in the model's order."""
     encoders = model.encoders()
-    tasks = checked_tasks(model, encoders)
+    tasks = checked_tasks(model, encoders, model.validation_tasks())
     query_codes, query_labels = encode_items(
         {q: encoders[q] for q in dict.fromkeys(q for q, _ in tasks)}, source, split.validation,
         config, "validation")
@@ -133,10 +134,9 @@ def validation_scores(model, config, source, split):
 
 
 def validate(model, config, source, split):
-    """The validation draw's score: the mean over the evaluation tasks of
-    `validation_scores` (one task: its mAP@all; a cross-modal model: the mean of
-    image->text and text->image, so that a setting chosen on it cannot trade one
-    direction away for the other)."""
+    """The validation draw's score: the mean of `validation_scores` (one task: its
+    mAP@all; a cross-modal model: the mean of image->text and text->image, so that a
+    setting chosen on it cannot trade one direction away for the other)."""
     return mean_score(validation_scores(model, config, source, split))
 
 

@@ -386,3 +386,24 @@ def test_bad_arguments(rng):
     with pytest.raises(ValueError, match="ids must be integers"):
         index.remove(np.array([0.5]))
     assert index.remove([]) == 0
+
+
+@needs_op
+@pytest.mark.parametrize("bits, kind", [(64, "uniform"), (48, "clustered"), (200, "uniform")])
+def test_visit_accounting_of_the_read_floors(rng, bits, kind):
+    # benchmarks/index_speed.py prices a query's reads from each table's bucket sizes
+    # at the radius the search reaches there; that count must be the search's own.
+    from benchmarks.index_speed import table_visits
+
+    codes = make_codes(rng, kind, 20_000, bits)
+    queries = queries_for(rng, codes, bits, nq=8)
+    index = retrieval.HammingIndex(bits, mode="multi_index")
+    index.add(codes)
+    segment = index._segments[0]
+    index._tables(segment)
+    for k in (1, 10, 100):
+        visited = segment.tables.search(segment.codes, queries, k=k, threads=1)[3]
+        counted = table_visits(index, queries, k, len(queries))
+        assert [sum(c) + probes for _, c, probes, _ in counted] == visited.tolist(), k
+        for q, (d, *_rest) in enumerate(counted):
+            assert d == brute_topk(queries[q:q + 1], codes, np.arange(len(codes)), k)[0][0, -1]

@@ -121,6 +121,8 @@ def main():
     parser.add_argument("--hash_calls", type=int, default=20,
                         help="calls timed per faiss MultiHash setting (slow on crowded codes)")
     parser.add_argument("--save_dir", default="/tmp", help="where the saved index is written")
+    parser.add_argument("--no_persistence", action="store_true",
+                        help="skip the save / memory-mapped load of the largest uniform index")
     args = parser.parse_args()
     import faiss
 
@@ -153,7 +155,8 @@ def main():
                         continue
                     database, queries = made
                 mih = run(args, faiss, database, queries[: args.batch], bits, kind, ks)
-                if kind == "uniform" and n == max(int(x) for x in args.sizes.split(",")):
+                if (kind == "uniform" and n == max(int(x) for x in args.sizes.split(","))
+                        and not args.no_persistence):
                     persistence(args, mih, queries)
                 del database, mih
 

@@ -94,7 +94,8 @@ PRETRAINED_NOTES = {
            "local: head conv, two 320-wide 1x1 convs, spatial-softmax attention over the 14 x 14 "
            "cells), "
            "K = 2, likelihood loss, temperature 1 -> 0.1",
-    "dagh": "DAgH: stage 1 (network 1: head conv, attention mask, hash head) for 20 epochs, stage "
+    "dagh": "DAgH: stage 1 (network 1: head conv, attention mask, hash head) for half the "
+            "epochs (`dagh.stage1_share=0.5`, chosen on the Flowers-17 validation draw), stage "
             "2 (network 2: its own head conv from the same ImageNet trunk, learning the guided "
             "codes) for the rest; cells: network 2 / network 1",
     "dcmh": "DCMH: image network the head conv and the hash layer on the trunk's map, "

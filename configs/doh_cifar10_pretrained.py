@@ -4,7 +4,7 @@ and its 14 x 14 maps cached once per item), 32 bits by default. DOH: both stream
 on one head conv of the ImageNet trunk (`doh.share_backbone`, one pass per batch).
 
 COMMAND:  python benchmarks/method_table.py --dataset=cifar10_pretrained --methods=doh
-EXPECTED: mAP@all 0.6699 at 32 bits, seed 0 (seeds 0, 1, 2: 0.6706 ± 0.0027, seeds 1 and 2 on
+EXPECTED: mAP@all 0.6699 at 32 bits, seed 0 (seeds 0, 1, 2: 0.6706 ± 0.0026, seeds 1 and 2 on
           shared cores; DPSH 0.6685 ± 0.0054 over 3 seeds); 16.3 min
           of training on 2 idle CPU cores of an AMD EPYC (with a head conv per stream:
           0.6743 in 23.0 min, over the 20-minute cell budget), after 14.5 min building

@@ -5,7 +5,7 @@ the trunk's map (`dsah.mask_level="trunk_map"`; the paper masks pixels, which wo
 the trunk on every masked batch).
 
 COMMAND:  python benchmarks/method_table.py --dataset=cifar10_pretrained --methods=dsah
-EXPECTED: mAP@all 0.6748 at 32 bits, seed 0 (seeds 0, 1, 2: 0.6682 ± 0.0068, seeds 1 and 2 on
+EXPECTED: mAP@all 0.6748 at 32 bits, seed 0 (seeds 0, 1, 2: 0.6682 ± 0.0067, seeds 1 and 2 on
           shared cores; DPSH 0.6685 ± 0.0054 over 3 seeds); 16.0 min
           of training on 2 idle CPU cores of an AMD EPYC (with the attention step at
           every step, as in the paper: 0.6683 in 24.6 min, over the 20-minute cell

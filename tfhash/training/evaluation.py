@@ -116,6 +116,15 @@ def checked_tasks(model, encoders, tasks=None):
     return tasks
 
 
+def encode_sides(encoders, tasks, source, config, queries, database):
+    """`(query codes, labels), (database codes, labels)`: the `queries` items
+    (`(indices, description)`) by every task's query encoder and the `database` items by
+    every task's database encoder (`encode_items`, each encoder once)."""
+    return tuple(encode_items({name: encoders[name] for name in dict.fromkeys(t[side] for t in tasks)},
+                              source, items, config, description)
+                 for side, (items, description) in enumerate((queries, database)))
+
+
 def validation_scores(model, config, source, split):
     """mAP@all of the validation draw for every validation task of the model
     (`validation_tasks()`: the headline task, both directions of a cross-modal
@@ -123,12 +132,9 @@ def validation_scores(model, config, source, split):
     items (its database); `{task name: mAP@all}` in the model's order."""
     encoders = model.encoders()
     tasks = checked_tasks(model, encoders, model.validation_tasks())
-    query_codes, query_labels = encode_items(
-        {q: encoders[q] for q in dict.fromkeys(q for q, _ in tasks)}, source, split.validation,
-        config, "validation")
-    db_codes, db_labels = encode_items(
-        {d: encoders[d] for d in dict.fromkeys(d for _, d in tasks)}, source, split.train,
-        config, "training")
+    (query_codes, query_labels), (db_codes, db_labels) = encode_sides(
+        encoders, tasks, source, config, (split.validation, "validation"),
+        (split.train, "training"))
     return {task_name(task): float(retrieval.mean_average_precision(
         query_codes[task[0]], db_codes[task[1]], query_labels, db_labels)) for task in tasks}
 
@@ -155,12 +161,8 @@ def evaluate(model, config, source, split, train_stats=None, validation=()):
     """
     encoders = model.encoders()
     tasks = checked_tasks(model, encoders)
-    query_codes, query_labels = encode_items(
-        {q: encoders[q] for q in dict.fromkeys(q for q, _ in tasks)}, source, split.query,
-        config, "query")
-    db_codes, db_labels = encode_items(
-        {d: encoders[d] for d in dict.fromkeys(d for _, d in tasks)}, source, split.database,
-        config, "database")
+    (query_codes, query_labels), (db_codes, db_labels) = encode_sides(
+        encoders, tasks, source, config, (split.query, "query"), (split.database, "database"))
     start = time.time()
     blocks, curves = {}, {}
     for task in tasks:

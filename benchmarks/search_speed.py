@@ -16,6 +16,7 @@ the CPU model and flags first, and how fast 2 threads read 8 MiB, 32 MiB (the 64
 and 256-bit databases) and 1 GiB: the least time any scan of those bytes can take. Not part of CI; run on an otherwise idle machine.
 
   python benchmarks/search_speed.py [--database=1000000] [--queries=1000] [--threads=2]
+  python benchmarks/search_speed.py --one_query_parts [--threads=1]   # where one query's time goes
 """
 
 import argparse
@@ -119,6 +120,11 @@ def main():
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--no_hnsw", action="store_true", help="skip faiss IndexBinaryHNSW")
+    parser.add_argument("--one_query_parts", action="store_true",
+                        help="only split one query's time: the op's fixed cost (1,000 codes), its "
+                             "scan at k=1 and at --k, beside the read floor of the same bytes and "
+                             "faiss IndexBinaryFlat (uniform codes; rerun with --threads=1 to "
+                             "compare one thread's floor)")
     args = parser.parse_args()
     import faiss
 
@@ -134,6 +140,8 @@ def main():
         if "not supported" not in ops.backend():
             paths.append((isa, ops.backend()))
     print(f"CPU: {cpu_description()}")
+    if args.one_query_parts:
+        return one_query_parts(args, paths, faiss)
     for nbytes in (8 << 20, 32 << 20, 1 << 30):  # the 64- and 256-bit databases, and DRAM
         seconds = read_seconds(nbytes, args.threads)
         print(f"reading {nbytes >> 20} MiB with {args.threads} threads: {seconds * 1e3:.3f} ms "
@@ -186,6 +194,44 @@ def main():
             recall = np.mean([len(set(a) & set(e)) / args.k for a, e in zip(approx, exact)])
             print(f"  {'faiss IndexBinaryHNSW (M=16, approximate)':<40} one query {lat_hnsw:7.2f} ms, "
                   f"recall@{args.k} {recall:.3f} (built in {build:.0f} s)")
+
+
+def one_query_parts(args, paths, faiss):
+    """One query's time split into the op's fixed cost (a query over 1,000 codes), its
+    scan with k = 1 (no top-k bookkeeping to speak of) and with k = --k, beside the time
+    `args.threads` threads take to read the same bytes and faiss IndexBinaryFlat's one
+    query. Calls the op on the kernel's layout, as HammingIndex's linear mode does, so
+    the index's Python work is not counted."""
+    from tfhash.retrieval import hamming
+
+    rng = np.random.default_rng(0)
+    print(f"one query, median of {args.calls} calls, {args.threads} threads, uniform codes")
+    for bits in (64, 256):
+        for n in (1000, args.database):
+            database = codes("uniform", n, bits // 8, rng)
+            queries = codes("uniform", args.calls, bits // 8, rng)
+            grouped = tf.constant(hamming.group_database(database))
+            one = [tf.constant(queries[i:i + 1]) for i in range(args.calls)]
+            floor = read_seconds(database.nbytes, args.threads) * 1e3
+            flat = faiss.IndexBinaryFlat(bits)
+            flat.add(database)
+            k = min(args.k, n)
+            lat_faiss = median_latency(lambda q: flat.search(q, k), queries, args.calls)
+            print(f"{bits} bits, {n:,} codes ({database.nbytes / 2 ** 20:.2f} MiB): read floor "
+                  f"{floor:.3f} ms; faiss top-{k} {lat_faiss:.3f} ms")
+            for isa, name in paths:
+                if isa == "scalar":
+                    continue
+                os.environ["TFHASH_CPU_ISA"] = isa
+                times = {}
+                for kk in (1, k):
+                    hamming.hamming_topk_grouped(one[0], grouped, n, kk)
+                    calls = iter(one)
+                    times[kk] = median_latency(
+                        lambda _: hamming.hamming_topk_grouped(next(calls), grouped, n, kk)[0].numpy(),
+                        queries, args.calls)
+                print(f"  {name:<40} top-1 {times[1]:.3f} ms, top-{k} {times[k]:.3f} ms "
+                      f"({times[k] / floor:.2f}x the read floor)")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,30 @@ def use_isa(monkeypatch, isa):
 
 @needs_op
 @pytest.mark.parametrize("isa", ISAS)
+def test_topk_when_every_code_beats_the_threshold(rng, monkeypatch, isa):
+    # Distances to the zero query fall as the index grows (then random codes follow):
+    # every code of the first part passes the running threshold, so the selector's
+    # buffer fills and is compacted many times, with long runs of equal distances.
+    use_isa(monkeypatch, isa)
+    n, nbytes = 12_000, 8
+    ones = 64 - (np.arange(n) * 64) // n  # 64 down to 1, about 188 codes each
+    bits = np.zeros((n, 64), bool)
+    for i, m in enumerate(ones):
+        bits[i, rng.choice(64, m, replace=False)] = True
+    falling = np.packbits(bits, axis=1)
+    database = np.concatenate([falling, rng.integers(0, 256, size=(3001, nbytes), dtype=np.uint8)])
+    queries = np.concatenate([np.zeros((1, nbytes), np.uint8),
+                              rng.integers(0, 256, size=(2, nbytes), dtype=np.uint8)])
+    for k in (1, 7, 100, 1000, 5000):
+        for q in (queries[:1], queries):  # one query (the database in shards) and three
+            got_d, got_i = MODULE.packed_hamming_top_k(q, database, k)
+            ref_d, ref_i = numpy_topk(q, database, k)
+            np.testing.assert_array_equal(got_d.numpy(), ref_d)
+            np.testing.assert_array_equal(got_i.numpy(), ref_i)
+
+
+@needs_op
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("nbytes", [1, 2, 3, 7, 8, 9, 16, 31, 33, 64, 127, 128, 250])
 def test_every_cpu_path_equals_the_stock_reference(rng, monkeypatch, isa, nbytes):
     use_isa(monkeypatch, isa)

@@ -92,11 +92,39 @@ inline void DistanceUnits(const DistanceJob& job, int64_t begin, int64_t end) {
   }
 }
 
+// Offers groups [g_begin, g_end) of the database to one query's selector. kWords is
+// the code's word count when known at compile time (0: `words`), so that the word
+// loop unrolls and the query's words stay in registers across the groups.
+template <int64_t kWords>
+inline void ScanGroups(const Grouped& db, const uint64_t* query, int64_t words, int64_t g_begin,
+                       int64_t g_end, Selector* selector) {
+  uint64_t own[kWords ? kWords : 1];  // a local copy: the selector's stores cannot alias it
+  if (kWords) {
+    words = kWords;
+    for (int64_t w = 0; w < kWords; ++w) own[w] = query[w];
+    query = own;
+  }
+  int32_t lanes[kLanes];
+  for (int64_t g = g_begin; g < g_end; ++g) {
+    const int64_t base = g * kLanes;
+    // Most groups have no code at or below the threshold once it has settled:
+    // one vector compare rejects all 8, only surviving lanes reach the selector.
+    unsigned mask = GroupFilter(db.words + g * words * kLanes, query, words,
+                                selector->threshold(), lanes);
+    const int64_t valid = db.num_database - base;
+    if (valid < kLanes) mask &= (1u << valid) - 1u;
+    while (mask) {
+      const int lane = __builtin_ctz(mask);
+      mask &= mask - 1;
+      selector->Add(lanes[lane], base + lane);
+    }
+  }
+}
+
 inline void TopKUnits(const TopKJob& job, int64_t begin, int64_t end) {
   const Grouped& db = job.db;
   const int64_t words = db.words_per_code;
   const int max_distance = static_cast<int>(64 * words);
-  int32_t lanes[kLanes];
   for (int64_t unit = begin; unit < end; ++unit) {
     const int64_t block = unit / job.shards, shard = unit % job.shards;
     const int64_t q_begin = block * kQueryBlock;
@@ -111,19 +139,11 @@ inline void TopKUnits(const TopKJob& job, int64_t begin, int64_t end) {
       for (int64_t q = q_begin; q < q_end; ++q) {
         const uint64_t* query = job.queries + q * words;
         Selector& selector = selectors[static_cast<size_t>(q - q_begin)];
-        for (int64_t g = chunk; g < chunk_end; ++g) {
-          const int64_t base = g * kLanes;
-          // Most groups have no code at or below the threshold once it has settled:
-          // one vector compare rejects all 8, only surviving lanes reach the selector.
-          unsigned mask = GroupFilter(db.words + g * words * kLanes, query, words,
-                                      selector.threshold(), lanes);
-          const int64_t valid = db.num_database - base;
-          if (valid < kLanes) mask &= (1u << valid) - 1u;
-          while (mask) {
-            const int lane = __builtin_ctz(mask);
-            mask &= mask - 1;
-            selector.Add(lanes[lane], base + lane);
-          }
+        switch (words) {  // the common lengths with their word count known here
+          case 1: ScanGroups<1>(db, query, words, chunk, chunk_end, &selector); break;
+          case 2: ScanGroups<2>(db, query, words, chunk, chunk_end, &selector); break;
+          case 4: ScanGroups<4>(db, query, words, chunk, chunk_end, &selector); break;
+          default: ScanGroups<0>(db, query, words, chunk, chunk_end, &selector);
         }
       }
     }

@@ -192,8 +192,9 @@ def use_isa(monkeypatch, isa):
 @pytest.mark.parametrize("isa", ISAS)
 def test_topk_when_every_code_beats_the_threshold(rng, monkeypatch, isa):
     # Distances to the zero query fall as the index grows (then random codes follow):
-    # every code of the first part passes the running threshold, so the selector's
-    # buffer fills and is compacted many times, with long runs of equal distances.
+    # every code of the first part passes the running threshold, which drops many
+    # times through long runs of equal distances, and the later shards start from
+    # the earlier ones' k-th distances.
     use_isa(monkeypatch, isa)
     n, nbytes = 12_000, 8
     ones = 64 - (np.arange(n) * 64) // n  # 64 down to 1, about 188 codes each
@@ -204,12 +205,15 @@ def test_topk_when_every_code_beats_the_threshold(rng, monkeypatch, isa):
     database = np.concatenate([falling, rng.integers(0, 256, size=(3001, nbytes), dtype=np.uint8)])
     queries = np.concatenate([np.zeros((1, nbytes), np.uint8),
                               rng.integers(0, 256, size=(2, nbytes), dtype=np.uint8)])
-    for k in (1, 7, 100, 1000, 5000):
-        for q in (queries[:1], queries):  # one query (the database in shards) and three
-            got_d, got_i = MODULE.packed_hamming_top_k(q, database, k)
-            ref_d, ref_i = numpy_topk(q, database, k)
-            np.testing.assert_array_equal(got_d.numpy(), ref_d)
-            np.testing.assert_array_equal(got_i.numpy(), ref_i)
+    # reversed, distances rise, and the codes at the largest distance (all 64 bits
+    # set) come last, in the last shard
+    for db in (database, database[::-1]):
+        for k in (1, 7, 100, 1000, 5000, len(db)):
+            for q in (queries[:1], queries):  # one query (the database in shards) and three
+                got_d, got_i = MODULE.packed_hamming_top_k(q, db, k)
+                ref_d, ref_i = numpy_topk(q, db, k)
+                np.testing.assert_array_equal(got_d.numpy(), ref_d)
+                np.testing.assert_array_equal(got_i.numpy(), ref_i)
 
 
 @needs_op

@@ -4,11 +4,13 @@
 // distance. The instruction set is chosen at run time (AVX-512 VPOPCNTDQ, AVX2,
 // portable; `TFHASH_CPU_ISA` forces one), so one build runs well on any x86-64 CPU.
 // With few queries the database is split into shards whose top-k lists are merged,
-// so one query uses every thread. No TensorFlow dependency.
+// so one query uses every thread; each shard publishes the k-th distance it has
+// reached, which the query's later shards use as a cap. No TensorFlow dependency.
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -182,9 +184,14 @@ void TopKGrouped(const Grouped& db, const uint8_t* queries, int64_t num_queries,
     shard_distances.resize(static_cast<size_t>(num_queries * shards * k));
     shard_indices.resize(shard_distances.size());
   }
+  std::unique_ptr<std::atomic<int32_t>[]> bounds;
+  if (shards > 1) {
+    bounds.reset(new std::atomic<int32_t>[static_cast<size_t>(num_queries * shards)]);
+    for (int64_t i = 0; i < num_queries * shards; ++i) bounds[i].store(kNoBound);
+  }
   const TopKJob job{db, query_words.data(), num_queries, k, shards, shard_groups,
                     shards > 1 ? shard_distances.data() : distances,
-                    shards > 1 ? shard_indices.data() : indices, counts.data()};
+                    shards > 1 ? shard_indices.data() : indices, counts.data(), bounds.get()};
   const Isa isa = Chosen();
   UnitsCtx<TopKJob> ctx{&job, isa == Isa::kAvx512 ? TopKUnitsAvx512
                               : isa == Isa::kAvx2 ? TopKUnitsAvx2 : TopKUnitsScalar};

@@ -51,6 +51,11 @@ class Selector {
 
   int threshold() const { return threshold_; }
 
+  // The k-th smallest distance seen so far, or kNoBound before k candidates.
+  int bound() const {
+    return below_ + static_cast<int64_t>(buckets_[threshold_].size()) >= k_ ? threshold_ : kNoBound;
+  }
+
   // Writes up to k candidates, nearest first; returns how many.
   int64_t Emit(int32_t* distances, int64_t* indices) const {
     int64_t out = 0;
@@ -92,12 +97,13 @@ inline void DistanceUnits(const DistanceJob& job, int64_t begin, int64_t end) {
   }
 }
 
-// Offers groups [g_begin, g_end) of the database to one query's selector. kWords is
-// the code's word count when known at compile time (0: `words`), so that the word
-// loop unrolls and the query's words stay in registers across the groups.
+// Offers groups [g_begin, g_end) of the database to one query's selector, codes
+// further than `cap` excepted. kWords is the code's word count when known at compile
+// time (0: `words`), so that the word loop unrolls and the query's words stay in
+// registers across the groups.
 template <int64_t kWords>
 inline void ScanGroups(const Grouped& db, const uint64_t* query, int64_t words, int64_t g_begin,
-                       int64_t g_end, Selector* selector) {
+                       int64_t g_end, int cap, Selector* selector) {
   uint64_t own[kWords ? kWords : 1];  // a local copy: the selector's stores cannot alias it
   if (kWords) {
     words = kWords;
@@ -105,19 +111,21 @@ inline void ScanGroups(const Grouped& db, const uint64_t* query, int64_t words, 
     query = own;
   }
   int32_t lanes[kLanes];
+  int limit = std::min(selector->threshold(), cap);
   for (int64_t g = g_begin; g < g_end; ++g) {
     const int64_t base = g * kLanes;
     // Most groups have no code at or below the threshold once it has settled:
     // one vector compare rejects all 8, only surviving lanes reach the selector.
-    unsigned mask = GroupFilter(db.words + g * words * kLanes, query, words,
-                                selector->threshold(), lanes);
+    unsigned mask = GroupFilter(db.words + g * words * kLanes, query, words, limit, lanes);
     const int64_t valid = db.num_database - base;
     if (valid < kLanes) mask &= (1u << valid) - 1u;
-    while (mask) {
+    if (!mask) continue;
+    do {
       const int lane = __builtin_ctz(mask);
       mask &= mask - 1;
       selector->Add(lanes[lane], base + lane);
-    }
+    } while (mask);
+    limit = std::min(selector->threshold(), cap);
   }
 }
 
@@ -139,11 +147,21 @@ inline void TopKUnits(const TopKJob& job, int64_t begin, int64_t end) {
       for (int64_t q = q_begin; q < q_end; ++q) {
         const uint64_t* query = job.queries + q * words;
         Selector& selector = selectors[static_cast<size_t>(q - q_begin)];
+        std::atomic<int32_t>* bounds = job.bounds ? job.bounds + q * job.shards : nullptr;
+        // What the earlier shards' k-th distances rule out: they hold k codes at or
+        // below it, all with lower indices, which win ties with this shard's.
+        int cap = kNoBound;
+        for (int64_t s = 0; bounds && s < shard; ++s) {
+          cap = std::min(cap, bounds[s].load(std::memory_order_relaxed) - 1);
+        }
         switch (words) {  // the common lengths with their word count known here
-          case 1: ScanGroups<1>(db, query, words, chunk, chunk_end, &selector); break;
-          case 2: ScanGroups<2>(db, query, words, chunk, chunk_end, &selector); break;
-          case 4: ScanGroups<4>(db, query, words, chunk, chunk_end, &selector); break;
-          default: ScanGroups<0>(db, query, words, chunk, chunk_end, &selector);
+          case 1: ScanGroups<1>(db, query, words, chunk, chunk_end, cap, &selector); break;
+          case 2: ScanGroups<2>(db, query, words, chunk, chunk_end, cap, &selector); break;
+          case 4: ScanGroups<4>(db, query, words, chunk, chunk_end, cap, &selector); break;
+          default: ScanGroups<0>(db, query, words, chunk, chunk_end, cap, &selector);
+        }
+        if (bounds && selector.bound() < bounds[shard].load(std::memory_order_relaxed)) {
+          bounds[shard].store(selector.bound(), std::memory_order_relaxed);
         }
       }
     }

@@ -6,6 +6,7 @@
 #ifndef TFHASH_OPS_CC_KERNELS_HAMMING_CPU_ISA_H_
 #define TFHASH_OPS_CC_KERNELS_HAMMING_CPU_ISA_H_
 
+#include <atomic>
 #include <cstdint>
 
 namespace tfhash {
@@ -46,7 +47,14 @@ struct TopKJob {
   int32_t* distances;
   int64_t* indices;
   int64_t* counts;  // [num_queries][shards]
+  // [num_queries][shards], null with one shard: the k-th distance each shard has
+  // reached so far (kNoBound until it holds k candidates). It only falls, and it
+  // bounds the later shards: k codes at or below it, with lower indices, exist, so a
+  // later code as far or further cannot be in the query's top-k.
+  std::atomic<int32_t>* bounds;
 };
+
+constexpr int32_t kNoBound = 1 << 30;
 
 void DistanceUnitsAvx512(const DistanceJob& job, int64_t begin, int64_t end);
 void DistanceUnitsAvx2(const DistanceJob& job, int64_t begin, int64_t end);

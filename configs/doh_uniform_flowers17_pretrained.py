@@ -3,8 +3,8 @@
 configs/doh_flowers17_pretrained.py.
 
 COMMAND:  python benchmarks/method_table.py --dataset=flowers17_pretrained --methods=doh,doh_uniform
-EXPECTED: mAP@all 0.9568 at 32 bits, seed 0 (DOH 0.9626 on the same cache; one seed, so
-          within about one seed spread), 4.4 min of training on 2 idle cores of an AMD
+EXPECTED: mAP@all 0.9568 at 32 bits, seed 0 (DOH 0.9626 on the same cache); over seeds 0,
+          1, 2 0.9590 ± 0.0019 against DOH's 0.9609 ± 0.0014 (`--seeds=0,1,2`); 4.4 min of training on 2 idle cores of an AMD
           EPYC, 2026-12-06 (`python benchmarks/method_table.py --dataset=flowers17_pretrained
           --methods=dpsh,dpsh_two,dsah,dsah_nomask,dsah_mean,doh,doh_uniform,doh_global,dagh,dagh_nomask
           --bits=32 --seeds=0 --table=flowers17_pretrained_seed`, docs/results.md).

@@ -10,7 +10,8 @@ EXPECTED: mAP@all 0.6803 at 32 bits, seed 0, network 2's codes (network 1: 0.691
           docs/results.md); trained on 2 cores of an AMD EPYC shared with another
           training run (35.5 min there; not a budget measurement), 2026-12-06 (`python
           benchmarks/method_table.py --dataset=cifar10_pretrained --methods=dagh --bits=32
-          --seeds=0 --table=cifar10_pretrained_seed`, docs/results.md). With stage 1 two
+          --seeds=0 --table=cifar10_pretrained_seed`, docs/results.md). Over seeds 0, 1, 2
+          (`--seeds=0,1,2`): 0.6814 ± 0.0012 / 0.6886 ± 0.0024. With stage 1 two
           thirds of the run: 0.6690 / 0.6854 in 17.6 min on idle cores.
 """
 

@@ -85,7 +85,9 @@ class Selector {
   std::vector<std::vector<int64_t>> buckets_;
 };
 
-constexpr int kBatch = 64;  // substring values looked up together
+constexpr int kBatch = 4;  // substring values looked up together (4 to 64 measured: 4 fastest)
+constexpr int kLag = 1;  // rounds between a batch's stages
+constexpr int kStages = 3 * kLag + 1;  // batches in flight
 
 inline int64_t Start(const Table& t, uint64_t value) {
   const uint64_t block = value >> kBlockShift;
@@ -124,34 +126,44 @@ struct Meeting {
   std::atomic<int> generation_{0};
 };
 
+// One batch of substring values on its way through a step's pipeline.
+struct Batch {
+  int count = 0;
+  uint32_t values[kBatch];
+  int64_t begins[kBatch];
+  int64_t ends[kBatch];
+  std::vector<int64_t> candidates;
+};
+
 struct QueryState {
   std::vector<uint32_t> keys;  // the query's substring values
+  Batch ring[kStages];
   int64_t visited = 0;
 };
 
 // Step (r, t): every value of table t at substring distance r from the query, in
 // batches of kBatch (Gosper's order); this thread takes batches thread, thread +
-// threads, ... The random reads of a batch (directory, positions, codes) are issued
-// together and the next batch's directory reads overlap this batch's work, so
-// memory latency overlaps.
-inline bool Step(const Job& job, const uint8_t* query, const QueryState& state, int r, int t,
-                 int thread, int threads, Selector* selector, int64_t* visited,
-                 std::vector<int64_t>* candidates) {
+// threads, ... Each batch passes four stages, one per round, with the random reads
+// of a stage prefetched a round before the next stage uses them: (0) its values,
+// their directory entries prefetched; (1) the directory read, the first positions
+// prefetched; (2) the positions unpacked, the codes prefetched; (3) the codes'
+// distances. One round runs four batches' stages, so while a batch's reads are in
+// flight, the other three batches' work runs (memory latency overlaps).
+inline bool Step(const Job& job, const uint8_t* query, QueryState* state, int r, int t,
+                 int thread, int threads, Selector* selector, int64_t* visited) {
   const Table& table = job.tables[t];
   const int m = job.num_tables;
   const uint64_t limit = 1ull << table.bits;
+  const uint32_t key = state->keys[t];
   uint64_t mask = r == 0 ? 0 : (1ull << r) - 1;
   bool more = true;
   int64_t batch = 0;
-  uint32_t values[2][kBatch];
-  int64_t begins[kBatch], ends[kBatch];
-  // The next batch of this thread's values, their directory entries prefetched.
-  auto fill = [&](uint32_t* out) {
+  auto values = [&](Batch* out) {
     int count = 0;
     while (more && count == 0) {
       const bool mine = batch++ % threads == thread;
       for (int i = 0; more && i < kBatch; ++i) {
-        if (mine) out[count++] = state.keys[t] ^ static_cast<uint32_t>(mask);
+        if (mine) out->values[count++] = key ^ static_cast<uint32_t>(mask);
         if (mask == 0) {
           more = false;
           break;
@@ -162,36 +174,41 @@ inline bool Step(const Job& job, const uint8_t* query, const QueryState& state, 
       }
     }
     for (int i = 0; i < count; ++i) {
-      __builtin_prefetch(table.block_base + (out[i] >> kBlockShift));
-      __builtin_prefetch(table.wide_slot + (out[i] >> kBlockShift));
-      __builtin_prefetch(table.rel16 + out[i]);
+      const uint32_t v = out->values[i];
+      __builtin_prefetch(table.block_base + (v >> kBlockShift));
+      __builtin_prefetch(table.wide_slot + (v >> kBlockShift));
+      __builtin_prefetch(table.rel16 + v);
     }
+    out->count = count;
     return count;
   };
-  uint32_t* current = values[0];
-  uint32_t* next = values[1];
-  int count = fill(current);
-  while (count > 0) {
-    for (int i = 0; i < count; ++i) {
+  auto directory = [&](Batch* b) {
+    for (int i = 0; i < b->count; ++i) {
       // a damaged table file may hold any numbers: never read past the codes
-      begins[i] = std::min(Start(table, current[i]), job.num_codes);
-      ends[i] = std::max(begins[i], std::min(Start(table, uint64_t{current[i]} + 1), job.num_codes));
-      *visited += 1 + (ends[i] - begins[i]);
-      __builtin_prefetch(table.positions + ((static_cast<uint64_t>(begins[i]) *
+      const int64_t begin = std::min(Start(table, b->values[i]), job.num_codes);
+      const int64_t end =
+          std::max(begin, std::min(Start(table, uint64_t{b->values[i]} + 1), job.num_codes));
+      b->begins[i] = begin;
+      b->ends[i] = end;
+      *visited += 1 + (end - begin);
+      __builtin_prefetch(table.positions + ((static_cast<uint64_t>(begin) *
                                              static_cast<uint64_t>(job.position_bits)) >> 3));
     }
-    const int next_count = fill(next);
-    candidates->clear();
-    for (int i = 0; i < count; ++i) {
-      for (int64_t p = begins[i]; p < ends[i]; ++p) {
+  };
+  auto positions = [&](Batch* b) {
+    b->candidates.clear();
+    for (int i = 0; i < b->count; ++i) {
+      for (int64_t p = b->begins[i]; p < b->ends[i]; ++p) {
         const int64_t index = Unpack(table.positions, p, job.position_bits);
         if (index >= job.num_codes) continue;
         if (job.removed && (job.removed[index >> 3] >> (index & 7) & 1)) continue;
         __builtin_prefetch(job.codes + index * job.num_bytes);
-        candidates->push_back(index);
+        b->candidates.push_back(index);
       }
     }
-    for (const int64_t index : *candidates) {
+  };
+  auto distances = [&](const Batch& b) {
+    for (const int64_t index : b.candidates) {
       const uint8_t* code = job.codes + index * job.num_bytes;
       const int d = CodeDistance(code, query, job.num_bytes);
       if (d > selector->threshold()) continue;
@@ -200,14 +217,30 @@ inline bool Step(const Job& job, const uint8_t* query, const QueryState& state, 
       for (int u = 0; u < m && !seen; ++u) {
         if (u == t) continue;
         const int sub = __builtin_popcount(
-            Substring(code, job.num_bytes, job.tables[u].lo, job.tables[u].bits) ^ state.keys[u]);
+            Substring(code, job.num_bytes, job.tables[u].lo, job.tables[u].bits) ^ state->keys[u]);
         seen = u < t ? sub <= r : sub < r;
       }
       if (!seen) selector->Add(d, index);
     }
+  };
+  Batch* ring = state->ring;
+  // Round i: values of batch i, directory of i - 1, positions of i - 2, codes of
+  // i - 3 (batches 0 .. produced - 1 exist once the values run out).
+  int64_t produced = 0;
+  bool exhausted = false;
+  for (int64_t i = 0;; ++i) {
+    if (!exhausted) {
+      if (values(&ring[i % kStages]) == 0) {
+        exhausted = true;
+      } else {
+        produced = i + 1;
+      }
+    }
+    if (i >= kLag && i - kLag < produced) directory(&ring[(i - kLag) % kStages]);
+    if (i >= 2 * kLag && i - 2 * kLag < produced) positions(&ring[(i - 2 * kLag) % kStages]);
+    if (i >= 3 * kLag && i - 3 * kLag < produced) distances(ring[(i - 3 * kLag) % kStages]);
+    if (exhausted && i >= produced + 3 * kLag - 1) break;
     if (*visited > job.budget / threads) return true;  // gave up
-    std::swap(current, next);
-    count = next_count;
   }
   return false;
 }
@@ -225,14 +258,13 @@ inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int thr
     state.keys[t] = Substring(query, job.num_bytes, job.tables[t].lo, job.tables[t].bits);
     max_bits = std::max(max_bits, static_cast<int>(job.tables[t].bits));
   }
-  std::vector<int64_t> candidates;
   int64_t visited = 0;
   int64_t step = 0;
   for (int r = 0; r <= max_bits; ++r) {
     for (int t = 0; t < m; ++t, ++step) {
       const Table& table = job.tables[t];
       if (r <= table.bits &&
-          Step(job, query, state, r, t, thread, threads, selector, &visited, &candidates)) {
+          Step(job, query, &state, r, t, thread, threads, selector, &visited)) {
         visited = std::max(visited, job.budget + 1);  // an unfinished step: give up
       }
       // Every code within m * r + t has been found now (all of them once a table is

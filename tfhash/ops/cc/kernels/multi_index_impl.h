@@ -85,7 +85,11 @@ class Selector {
   std::vector<std::vector<int64_t>> buckets_;
 };
 
-constexpr int kBatch = 4;  // substring values looked up together (4 to 64 measured: 4 fastest)
+// Substring values looked up together. With the codes prefetched to L2 only (below),
+// 8 was fastest of 4, 8, 16 and 32 on an Intel Xeon with AVX-512 (benchmarks/mih_compare.py,
+// docs/search_speed.md, 2026-12-07); with the codes prefetched to L1, 4 was fastest of
+// 4 to 64 on an AMD EPYC.
+constexpr int kBatch = 8;
 constexpr int kLag = 1;  // rounds between a batch's stages
 constexpr int kStages = 3 * kLag + 1;  // batches in flight
 
@@ -202,7 +206,9 @@ inline bool Step(const Job& job, const uint8_t* query, QueryState* state, int r,
         const int64_t index = Unpack(table.positions, p, job.position_bits);
         if (index >= job.num_codes) continue;
         if (job.removed && (job.removed[index >> 3] >> (index & 7) & 1)) continue;
-        __builtin_prefetch(job.codes + index * job.num_bytes);
+        // Locality 1 (prefetcht2): the code is compared once, a round later; asking
+        // for L1 evicts the directory and positions lines still in flight.
+        __builtin_prefetch(job.codes + index * job.num_bytes, 0, 1);
         b->candidates.push_back(index);
       }
     }

@@ -243,6 +243,36 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
     assert forced.last_search[0] == {"path": "linear", "reason": "mode='linear'", "codes": 2000}
 
 
+@needs_op
+def test_auto_budget_grows_to_the_measured_scan_over_visit_ratio(rng, monkeypatch):
+    monkeypatch.setattr(index_lib, "MULTI_INDEX_MIN_CODES", 500)
+    dup = make_codes(rng, "duplicates", 2000, 64)
+    index = retrieval.HammingIndex(64)
+    index.add(dup)
+    segment = index._segments[0]
+    constant = 2000 * 1 // index_lib.VISIT_COST_ONE + 256  # one 64-bit word a code
+    assert index._budget(segment, 1, 700) == constant  # nothing measured yet
+    d, i = index.search(dup[:1], 700)  # crowded buckets: over the budget, scanned
+    ref = brute_topk(dup[:1], dup, np.arange(2000), 700)
+    np.testing.assert_array_equal(i, ref[1])
+    assert index.last_search[0]["fallback_queries"] == 1
+    seen = segment.timings[(700, False)]
+    assert seen["visit"] > 0  # seconds per visit, measured on the tables' part
+    # a scan measured at 1 s a query and a visit at 1 us: 1,000,000 visits allowed
+    seen.update({"linear": 1.0, "visit": 1e-6, "multi_index": 1e-3})
+    assert index._budget(segment, 1, 700) == 1_000_000 + 256
+    d, i = index.search(dup[:1], 700)
+    assert index.last_search[0]["path"] == "multi_index"
+    assert index.last_search[0]["fallback_queries"] == 0  # the tables finished it
+    np.testing.assert_array_equal(d, ref[0])
+    np.testing.assert_array_equal(i, ref[1])
+    # a measured ratio below the constant never lowers the budget
+    seen.update({"linear": 1e-6, "visit": 1e-6})
+    assert index._budget(segment, 1, 700) == constant
+    assert index._budget(segment, 1, 5) == constant  # another k: its own timings
+    assert retrieval.HammingIndex(64, mode="multi_index")._budget(segment, 1, 700) is None
+
+
 def test_without_the_custom_op_the_same_answers(rng, monkeypatch):
     codes = make_codes(rng, "clustered", 800, 24)
     queries = queries_for(rng, codes, 24)

@@ -20,7 +20,10 @@ MULTI_INDEX_MIN_CODES = 1 << 16
 # as scanning the segment costs it, then gives up and is scanned. One visit (random
 # reads of a position and a code) costs about as much as scanning this many 64-bit
 # code words for one query at a time (5 ns against 0.2 ns), or, in a batch of more
-# than SCAN_BATCH queries, whose tiled scan shares each read among 16 queries:
+# than SCAN_BATCH queries, whose tiled scan shares each read among 16 queries. Once
+# auto has timed both paths for a segment, k and kind of call, the budget is raised
+# to the measured scan time over the measured seconds per visit where that is more
+# (on an Intel Xeon whose scan ran at half the EPYC's speed, a visit cost 14 words):
 VISIT_COST_ONE = 25
 VISIT_COST_BATCH = 50
 SCAN_BATCH = 16
@@ -162,7 +165,7 @@ class HammingIndex:
         if tables is None:
             return "multi_index", (f"{segment.live} codes >= {MULTI_INDEX_MIN_CODES}: trying the "
                                    f"tables (a query gives up after "
-                                   f"{self._budget(segment, num_queries):,} visits)")
+                                   f"{self._budget(segment, num_queries, k):,} visits)")
         if scan is None:
             return "linear", "timing the scan once, to compare"
         best, other = ("multi_index", "linear") if tables <= scan else ("linear", "multi_index")
@@ -171,14 +174,20 @@ class HammingIndex:
         return path, (f"measured {tables * 1e3:.3f} ms a query by the tables, {scan * 1e3:.3f} "
                       f"ms by the scan" + (" (timing the slower again)" if path == other else ""))
 
-    def _budget(self, segment, num_queries):
+    def _budget(self, segment, num_queries, k=None):
         """Table entries a query may visit: what scanning the segment costs it (none
-        when the tables were asked for)."""
+        when the tables were asked for); the constant estimate, or the measured ratio
+        of the scan's seconds per query to the tables' seconds per visit where that is
+        more (a top-k search with both paths timed)."""
         if self.mode == "multi_index":
             return None
         words = -(-self.num_bytes // 8)
         cost = VISIT_COST_BATCH if num_queries > SCAN_BATCH else VISIT_COST_ONE
-        return int(segment.size * words / cost) + 256
+        budget = int(segment.size * words / cost)
+        seen = segment.timings.get(_timing_key(k, num_queries), {}) if k is not None else {}
+        if seen.get("linear") and seen.get("visit"):
+            budget = max(budget, int(seen["linear"] / seen["visit"]))
+        return budget + 256
 
     def _tables(self, segment):
         if segment.tables is None:
@@ -218,9 +227,13 @@ class HammingIndex:
             started = time.perf_counter()
             if path == "multi_index":
                 tables = self._tables(segment)
+                searched = time.perf_counter()
                 d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
                                                       removed=segment.removed,
-                                                      budget=self._budget(segment, nq))
+                                                      budget=self._budget(segment, nq, kk))
+                if self.mode == "auto" and visited.sum() > 0:
+                    _average(segment.timings.setdefault(_timing_key(kk, nq), {}), "visit",
+                             (time.perf_counter() - searched) / visited.sum())
                 over = np.flatnonzero(counts < 0)
                 if len(over):  # crowded tables: the scan answers these queries
                     ld, lp = self._linear_topk(segment, queries[over], kk)
@@ -380,9 +393,14 @@ def _timing_key(k, num_queries):
 def _time(segment, key, path, seconds):
     """Folds one call's seconds per query into the segment's moving average."""
     seen = segment.timings.setdefault(key, {})
-    old = seen.get(path)
-    seen[path] = seconds if old is None else 0.75 * old + 0.25 * seconds
+    _average(seen, path, seconds)
     seen["calls"] = seen.get("calls", 0) + 1
+
+
+def _average(seen, name, value):
+    """Folds `value` into the moving average `seen[name]`."""
+    old = seen.get(name)
+    seen[name] = value if old is None else 0.75 * old + 0.25 * value
 
 
 def _check_mode(mode):

@@ -17,7 +17,8 @@ class Segment:
         self.num_removed = 0 if removed is None else int(len(ids) - self._live.sum())
         self.tables = tables
         self.grouped = None
-        self.timings = {}  # (k, batch) -> {path: moving seconds a query, "calls": n}
+        self.timings = {}  # (k, batch) -> {path: moving seconds a query, "calls": n,
+        #                    "visit": moving seconds per table entry visited}
 
     @property
     def size(self):

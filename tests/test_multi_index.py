@@ -190,12 +190,18 @@ def test_segments_stay_few_and_match_one_add(rng):
     np.testing.assert_array_equal(i, ref_i)
 
 
+def auto_index(monkeypatch, codes, bits=64):
+    """An index in mode auto over `codes`, with tables from 500 codes on."""
+    monkeypatch.setattr(index_lib, "MULTI_INDEX_MIN_CODES", 500)
+    index = retrieval.HammingIndex(bits)
+    index.add(codes)
+    return index
+
+
 @needs_op
 def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch):
-    monkeypatch.setattr(index_lib, "MULTI_INDEX_MIN_CODES", 500)
     codes = make_codes(rng, "uniform", 2000, 64)
-    index = retrieval.HammingIndex(64)
-    index.add(codes)
+    index = auto_index(monkeypatch, codes)
     queries = queries_for(rng, codes, 64, 20)
     d, i = index.search(queries[:2], 10)
     assert index.last_search[0]["path"] == "multi_index"
@@ -245,10 +251,8 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
 
 @needs_op
 def test_auto_budget_grows_to_the_measured_scan_over_visit_ratio(rng, monkeypatch):
-    monkeypatch.setattr(index_lib, "MULTI_INDEX_MIN_CODES", 500)
     dup = make_codes(rng, "duplicates", 2000, 64)
-    index = retrieval.HammingIndex(64)
-    index.add(dup)
+    index = auto_index(monkeypatch, dup)
     segment = index._segments[0]
     constant = 2000 * 1 // index_lib.VISIT_COST_ONE + 256  # one 64-bit word a code
     assert index._budget(segment, 1, 700) == constant  # nothing measured yet

@@ -9,7 +9,9 @@ at 10M) and kind of codes:
              runs/cifar10_baselines: networks 1 and 2 of a 32-bit run side by side
              make 64 bits, of seeds 0 and 1 make 128), replicated to the size with
              each bit of a copy flipped with probability --noise; queries are those
-             runs' own query codes (skipped when the runs are absent);
+             runs' own query codes (skipped when the runs are absent); or
+             the codes of the run folders given in --learned_runs (their
+             image encoders' codes side by side, as many bits as --bits);
 it times, for k = 1, 10 and 100:
   * one query at a time, median of --calls calls in a row, the lower of two rounds:
     HammingIndex mode="multi_index",
@@ -77,17 +79,34 @@ def clustered(n, nbytes, rng, centres=None):
     return out, centres
 
 
-def learned(n, bits, noise, rng):
-    runs = {64: ["dagh_32"], 128: ["dagh_32", "dagh_32_seed1"]}.get(bits)
-    if runs is None or not all(os.path.exists(os.path.join(RUNS, r, "codes.npz")) for r in runs):
+def learned_parts(runs):
+    """Every image encoder's database and query codes of each run folder, in order
+    (DAgH: network 2, then network 1); None when a folder has no codes.npz."""
+    if not all(os.path.exists(os.path.join(r, "codes.npz")) for r in runs):
         return None
     parts_db, parts_q = [], []
     for run in runs:
-        with np.load(os.path.join(RUNS, run, "codes.npz")) as data:
-            for net in ("image", "image_stream1"):
+        with np.load(os.path.join(run, "codes.npz")) as data:
+            for net in sorted(k[len("db_"):-len("_codes")] for k in data.files
+                              if k.startswith("db_image") and k.endswith("_codes")):
                 parts_db.append(data[f"db_{net}_codes"])
                 parts_q.append(data[f"query_{net}_codes"])
-    base, queries = np.concatenate(parts_db, axis=1), np.concatenate(parts_q, axis=1)
+    return parts_db, parts_q
+
+
+def learned(n, bits, noise, rng, runs=None):
+    """(database, queries) of `bits`-bit learned-like codes, or (None, why)."""
+    if runs is None:
+        runs = {64: ["dagh_32"], 128: ["dagh_32", "dagh_32_seed1"]}.get(bits)
+        if runs is None:
+            return None, "the DAgH runs make 64 or 128 bits"
+        runs = [os.path.join(RUNS, r) for r in runs]
+    parts = learned_parts(runs)
+    if parts is None:
+        return None, f"no codes.npz in one of {', '.join(runs)}"
+    base, queries = (np.concatenate(p, axis=1) for p in parts)
+    if base.shape[1] * 8 != bits:
+        return None, f"the runs' codes make {base.shape[1] * 8} bits"
     out = np.empty((n, base.shape[1]), np.uint8)
     for start in range(0, n, CHUNK):
         m = min(CHUNK, n - start)
@@ -133,6 +152,9 @@ def main():
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--noise", type=float, default=0.02)
+    parser.add_argument("--learned_runs", default=None,
+                        help="run folders whose image codes (every image encoder's, in "
+                             "order) make the learned kind's codes (default: the DAgH runs)")
     parser.add_argument("--no_faiss_hash", action="store_true")
     parser.add_argument("--hash_calls", type=int, default=20,
                         help="calls timed per faiss MultiHash setting (slow on crowded codes)")
@@ -163,13 +185,11 @@ def main():
                     database, centres = clustered(n, nbytes, rng)
                     queries, _ = clustered(args.batch, nbytes, rng, centres)
                 else:
-                    made = learned(n, bits, args.noise, rng)
-                    if made is None:
-                        why = ("the DAgH runs make 64 or 128 bits" if bits not in (64, 128)
-                               else f"no DAgH runs in {RUNS}")
-                        print(f"\n{n:,} x {bits} bits, learned: skipped ({why})")
+                    database, queries = learned(n, bits, args.noise, rng, args.learned_runs and [
+                        os.path.abspath(r) for r in args.learned_runs.split(",")])
+                    if database is None:
+                        print(f"\n{n:,} x {bits} bits, learned: skipped ({queries})")
                         continue
-                    database, queries = made
                 mih = run(args, faiss, database, queries[: args.batch], bits, kind, ks)
                 if (kind == "uniform" and n == max(int(x) for x in args.sizes.split(","))
                         and not args.no_persistence):

@@ -212,7 +212,7 @@ def task_maps(report):
 
 
 ARCHIVE = os.path.join(REPO, "benchmarks", "results", "runs")
-ARCHIVED = ("report.json", "config.json", "wall_seconds.txt", "commit.txt")
+ARCHIVED = ("report.json", "config.json", "wall_seconds.txt", "commit.txt", "machine.txt")
 # fields that name a place on one machine: runs elsewhere are the same runs
 MACHINE_LOCAL = ("data.source", "data.trunk_cache_dir")
 
@@ -289,6 +289,32 @@ def git_commit():
     return head + ("-dirty" if dirty else "")
 
 
+def run_machine(workdir, archive_to=None):
+    """The machine a finished run trained on (its machine.txt, written since
+    2026-12-07), from the run folder or else its archive; None when not recorded."""
+    for folder in (workdir, archive_to):
+        path = folder and os.path.join(folder, "machine.txt")
+        if path and os.path.exists(os.path.join(folder, "report.json")) and os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()
+    return None
+
+
+def machines_note(machines):
+    """', on <machine> (n runs); ...' for the footer of a table, from run_machine's
+    answers of its cells."""
+    counts = {}
+    for machine in machines:
+        counts[machine] = counts.get(machine, 0) + 1
+    named = [f"{m} ({n} run{'s' if n > 1 else ''})" for m, n in sorted(
+        counts.items(), key=lambda item: (item[0] is None, str(item[0]))) if m is not None]
+    unknown = counts.get(None, 0)
+    if unknown:
+        named.append(f"{unknown} run{'s' if unknown > 1 else ''} from before machine.txt was "
+                     "recorded")
+    return ", trained on " + "; ".join(named) if named else ""
+
+
 def archive_run(workdir, target):
     """Copies a finished run's small files into the repository's run archive
     (`target`), replacing an older copy whole (written beside it, then renamed)."""
@@ -352,6 +378,8 @@ def run_one(dataset, method, bits, epochs, source, workdir, seed=0, archive_to=N
     commit = git_commit()
     with open(os.path.join(workdir, "commit.txt"), "w") as f:
         f.write(commit + "\n")
+    with open(os.path.join(workdir, "machine.txt"), "w") as f:
+        f.write(f"{os.cpu_count()} CPU cores, {cpu_name()}\n")
     with open(wall_path, "w") as f:
         f.write(f"{wall:.1f}")
     if archive_to:
@@ -422,8 +450,8 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         + "; ".join(DATASETS[dataset].get("notes", {}).get(m, METHOD_NOTES.get(m, m.upper()))
                     for m in methods) + ". " + task_note
         + seed_note + "Training minutes per run: " + ", ".join(per_method)
-        + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min on "
-        f"{os.cpu_count()} CPU cores ({cpu_name()}).",
+        + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min "
+        "(the machines each run trained on: below the table).",
         "",
         f"Code health of the database codes at {bits_list[-1] if seed_bits not in bits_list else seed_bits} "
         "bits (seed 0) and what random codes score (chance):",
@@ -499,7 +527,7 @@ def main():
         raise SystemExit("--seeds must start with 0 (the seed of the other columns)")
     archive = None if args.no_archive else os.path.join(
         ARCHIVE, os.path.basename(os.path.normpath(runs_dir)))
-    results, walls, commits = {}, {}, {}
+    results, walls, commits, machines = {}, {}, {}, {}
     for method in methods:
         for bits in bits_list:
             for seed in seeds if bits == args.seed_bits else [0]:
@@ -512,10 +540,11 @@ def main():
                     done = finished(os.path.join(runs_dir, name), epochs, expected) or (
                         archive_to and finished(archive_to, epochs, expected))
                     results[key], walls[key], commits[key] = done or (None, None, None)
-                    continue
-                results[key], walls[key], commits[key] = run_one(
-                    args.dataset, method, bits, epochs, spec["source"](root),
-                    os.path.join(runs_dir, name), seed, archive_to)
+                else:
+                    results[key], walls[key], commits[key] = run_one(
+                        args.dataset, method, bits, epochs, spec["source"](root),
+                        os.path.join(runs_dir, name), seed, archive_to)
+                machines[key] = run_machine(os.path.join(runs_dir, name), archive_to)
     command = f"python benchmarks/method_table.py --dataset={args.dataset} --epochs={epochs}"
     for flag, value, unset in (("methods", args.methods, "dpsh,dsh,dsah"),
                                ("bits", args.bits, "12,24,32,48"),
@@ -531,7 +560,8 @@ def main():
     if made_by:
         text += (f"\n\nRuns trained at commit{'s' if len(made_by) > 1 else ''} "
                  f"{', '.join(made_by)} (benchmarks/results/runs/"
-                 f"{os.path.basename(os.path.normpath(runs_dir))}/*/commit.txt).")
+                 f"{os.path.basename(os.path.normpath(runs_dir))}/*/commit.txt)")
+        text += machines_note([m for key, m in machines.items() if results.get(key)]) + "."
     print(text)
     if not args.no_readme:
         os.makedirs(os.path.join(REPO, "benchmarks", "results"), exist_ok=True)

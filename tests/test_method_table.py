@@ -57,18 +57,27 @@ def test_the_archive_holds_whole_runs_and_replaces_them_whole(method_table, tmp_
     shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("checkpoints", "*.npz"))
     (workdir / "wall_seconds.txt").write_text("3.0")
     (workdir / "commit.txt").write_text("abc1234567\n")
+    (workdir / "machine.txt").write_text("2 CPU cores, Some CPU, AVX2\n")
     epochs = json.loads((workdir / "report.json").read_text())["epochs"]
     target = tmp_path / "archive" / "dpsh_12"
     target.parent.mkdir()
     method_table.archive_run(str(workdir), str(target))
     assert sorted(os.listdir(target)) == sorted(method_table.ARCHIVED)
     assert method_table.finished(str(target), epochs)[1:] == (3.0, "abc1234567")
+    # the machine: from the run folder, else from the archive
+    assert method_table.run_machine(str(tmp_path / "absent"), str(target)) == (
+        "2 CPU cores, Some CPU, AVX2")
     # a newer run replaces the whole copy; nothing partial is left beside it
     (workdir / "commit.txt").unlink()
+    (workdir / "machine.txt").unlink()
     (workdir / "wall_seconds.txt").write_text("4.0")
     method_table.archive_run(str(workdir), str(target))
     assert sorted(os.listdir(target.parent)) == ["dpsh_12"]
     assert method_table.finished(str(target), epochs)[1:] == (4.0, "unknown")
+    assert method_table.run_machine(str(target)) is None  # not recorded: not guessed
+    assert method_table.machines_note(["A", None, "B", "A", None]) == (
+        ", trained on A (2 runs); B (1 run); 2 runs from before machine.txt was recorded")
+    assert method_table.machines_note([]) == ""
     # an archived run whose config is not the cell's is not reused (an old run's
     # fields read under their new names, as tfhash-train reads them)
     from tfhash import methods

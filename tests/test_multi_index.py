@@ -2,10 +2,13 @@
 length, data shape, k and radius; removals, updates, segments; memory-mapped
 save/load; the automatic choice and its fallback; every CPU path."""
 
+import time
+
 import numpy as np
 import pytest
 
 from tfhash import ops, retrieval
+from tfhash.retrieval import hamming
 from tfhash.retrieval import index as index_lib
 from tfhash.retrieval import multi_index
 from tfhash.retrieval import segment as segment_lib
@@ -261,7 +264,13 @@ def test_auto_budget_grows_to_the_measured_scan_over_visit_ratio(rng, monkeypatc
     np.testing.assert_array_equal(i, ref[1])
     assert index.last_search[0]["fallback_queries"] == 1
     seen = segment.timings[(700, False)]
-    assert seen["visit"] > 0  # seconds per visit, measured on the tables' part
+    # a call in which a query gave up measures no visit (its count holds a crowded
+    # bucket it never read); one in which none did measures its seconds per visit
+    assert "visit" not in seen
+    index.search(dup[:1], 1)
+    assert index.last_search[0]["path"] == "multi_index"
+    assert index.last_search[0]["fallback_queries"] == 0
+    assert segment.timings[(1, False)]["visit"] > 0
     # a scan measured at 1 s a query and a visit at 1 us: 1,000,000 visits allowed
     seen.update({"linear": 1.0, "visit": 1e-6, "multi_index": 1e-3})
     assert index._budget(segment, 1, 700) == 1_000_000 + 256
@@ -275,6 +284,25 @@ def test_auto_budget_grows_to_the_measured_scan_over_visit_ratio(rng, monkeypatc
     assert index._budget(segment, 1, 700) == constant
     assert index._budget(segment, 1, 5) == constant  # another k: its own timings
     assert retrieval.HammingIndex(64, mode="multi_index")._budget(segment, 1, 700) is None
+
+
+@needs_op
+def test_auto_times_queries_not_the_one_off_layout_or_tables(rng, monkeypatch):
+    # the scan's layout and the tables are built once; counted in the first call's
+    # seconds per query they made a slow path look fast (measured on 10M learned codes)
+    codes = make_codes(rng, "uniform", 2000, 64)
+    index = auto_index(monkeypatch, codes)
+    slow = {"group": hamming.group_database, "build": multi_index.Tables.build}
+    monkeypatch.setattr(hamming, "group_database",
+                        lambda c: (time.sleep(0.5), slow["group"](c))[1])
+    monkeypatch.setattr(multi_index.Tables, "build",
+                        staticmethod(lambda *a: (time.sleep(0.5), slow["build"](*a))[1]))
+    queries = queries_for(rng, codes, 64, 1)
+    for path in ("multi_index", "linear"):  # trying the tables, then timing the scan
+        index.search(queries, 10)
+        assert index.last_search[0]["path"] == path
+    seen = index._segments[0].timings[(10, False)]
+    assert seen["multi_index"] < 0.25 and seen["linear"] < 0.25, seen
 
 
 def test_without_the_custom_op_the_same_answers(rng, monkeypatch):

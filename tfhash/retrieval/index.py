@@ -22,8 +22,9 @@ MULTI_INDEX_MIN_CODES = 1 << 16
 # code words for one query at a time (5 ns against 0.2 ns), or, in a batch of more
 # than SCAN_BATCH queries, whose tiled scan shares each read among 16 queries. Once
 # auto has timed both paths for a segment, k and kind of call, the budget is raised
-# to the measured scan time over the measured seconds per visit where that is more
-# (on an Intel Xeon whose scan ran at half the EPYC's speed, a visit cost 14 words):
+# to the measured scan time over the measured seconds per visit (timed on calls that
+# no query gave up) where that is more (on an Intel Xeon whose scan ran at half the
+# EPYC's speed, a visit cost 14 words):
 VISIT_COST_ONE = 25
 VISIT_COST_BATCH = 50
 SCAN_BATCH = 16
@@ -194,13 +195,20 @@ class HammingIndex:
             segment.tables = multi_index.Tables.build(segment.codes, self.bits)
         return segment.tables
 
+    @staticmethod
+    def _layout(segment):
+        """Lays a segment out once for the custom op's scan; False without the op."""
+        if ops.load() is None:
+            return False
+        if segment.grouped is None:
+            index_file.advise(segment.codes, "MADV_WILLNEED")  # a mapped file is read whole here
+            segment.grouped = tf.constant(hamming.group_database(segment.codes))
+        return True
+
     def _linear_topk(self, segment, queries, k):
         """Top-k of the live codes of one segment: local positions and distances."""
         want = min(segment.size, k + segment.num_removed)
-        if ops.load() is not None:
-            if segment.grouped is None:
-                index_file.advise(segment.codes, "MADV_WILLNEED")  # a mapped file is read whole here
-                segment.grouped = tf.constant(hamming.group_database(segment.codes))
+        if self._layout(segment):
             d, p = hamming.hamming_topk_grouped(queries, segment.grouped, segment.size, want)
         else:
             d, p = hamming.hamming_topk(queries, segment.codes, want)
@@ -224,18 +232,24 @@ class HammingIndex:
         for segment in self._segments:
             kk = min(k, segment.live)
             path, reason = self.plan(nq, segment, kk)
+            # what a path costs once (the tables, the scan's layout) is not what its
+            # queries cost, so auto's timing leaves it out
+            tables = self._tables(segment) if path == "multi_index" else self._layout(segment)
             started = time.perf_counter()
             if path == "multi_index":
-                tables = self._tables(segment)
-                searched = time.perf_counter()
                 d, p, counts, visited = tables.search(segment.codes, queries, k=kk,
                                                       removed=segment.removed,
                                                       budget=self._budget(segment, nq, kk))
-                if self.mode == "auto" and visited.sum() > 0:
-                    _average(segment.timings.setdefault(_timing_key(kk, nq), {}), "visit",
-                             (time.perf_counter() - searched) / visited.sum())
                 over = np.flatnonzero(counts < 0)
+                # a visit's seconds, from calls that no query gave up (a query that
+                # gives up counts a crowded bucket whole before reading it)
+                if self.mode == "auto" and visited.sum() > 0 and not len(over):
+                    _average(segment.timings.setdefault(_timing_key(kk, nq), {}), "visit",
+                             (time.perf_counter() - started) / visited.sum())
                 if len(over):  # crowded tables: the scan answers these queries
+                    laid_out = time.perf_counter()
+                    self._layout(segment)  # once, and not a query's cost (below)
+                    started += time.perf_counter() - laid_out
                     ld, lp = self._linear_topk(segment, queries[over], kk)
                     d[over], p[over] = ld, lp
                 record.append({"path": path, "reason": reason, "codes": segment.live,

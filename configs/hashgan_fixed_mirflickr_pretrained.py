@@ -7,9 +7,8 @@ COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --tab
 EXPECTED: mAP@all 0.7459 image->text / 0.7324 text->image at 32 bits, seed 0 (HashGAN
           0.7433 / 0.7420, on the earlier cache), 2.1 min of training, 2 CPU cores of an
           AMD EPYC, 2026-12-06 (docs/results.md, the cross-modal seed table). Since
-          (2026-12-07, 2 cores of an Intel Xeon shared with another run; `python benchmarks/method_table.py --dataset=mirflickr_pretrained --epochs=30
-          --methods=dcmh,hashgan,hashgan_noadv,hashgan_fixed --bits=16,32,64
-          --table=crossmodal_pretrained_seed --runs_dir=runs/crossmodal_pretrained`):
+          (2026-12-07, 2 cores of an Intel Xeon shared with another run; the command in
+          configs/hashgan_mirflickr_pretrained.py):
           16 bits 0.7387 / 0.7251, 32 bits over seeds 0, 1, 2 0.7483 ± 0.0027 / 0.7375 ±
           0.0047, 64 bits 0.7563 / 0.7428.
           MIRFlickr's trunk cache (3,188 maps) is built once before the first run:

@@ -10,9 +10,8 @@ EXPECTED: image->text / text->image mAP@all 0.7468 / 0.7299 at 32 bits, seed 0 (
           --methods=dcmh,hashgan,hashgan_noadv --bits=32 --seeds=0
           --runs_dir=runs/crossmodal_pretrained`, docs/results.md); 2.7 min of training on
           2 CPU cores of an AMD EPYC (the table's training minutes). Since (2026-12-07, 2 cores
-          of an Intel Xeon shared with another run; `python benchmarks/method_table.py --dataset=mirflickr_pretrained --epochs=30
-          --methods=dcmh,hashgan,hashgan_noadv,hashgan_fixed --bits=16,32,64
-          --table=crossmodal_pretrained_seed --runs_dir=runs/crossmodal_pretrained`):
+          of an Intel Xeon shared with another run; the cross-modal seed table's command,
+          as in configs/hashgan_mirflickr_pretrained.py):
           16 bits 0.7383 / 0.7164, 32 bits over seeds 0, 1, 2 0.7466 ± 0.0069 / 0.7321 ±
           0.0058, 64 bits 0.7590 / 0.7347.
           MIRFlickr's trunk cache (3,188 maps) is built once before the first run:

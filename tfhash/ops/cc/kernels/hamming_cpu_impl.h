@@ -97,12 +97,12 @@ inline void DistanceUnits(const DistanceJob& job, int64_t begin, int64_t end) {
   }
 }
 
+constexpr int kUnroll = 8;  // groups a step of the scan with a known word count (4 and 8 measured)
+
 // Offers groups [g_begin, g_end) of the database to one query's selector, codes
 // further than `cap` excepted. kWords is the code's word count when known at compile
 // time (0: `words`), so that the word loop unrolls and the query's words stay in
 // registers across the groups.
-constexpr int kUnroll = 8;  // groups a step of the scan with a known word count (4 and 8 measured)
-
 template <int64_t kWords>
 inline void ScanGroups(const Grouped& db, const uint64_t* query, int64_t words, int64_t g_begin,
                        int64_t g_end, int cap, Selector* selector) {

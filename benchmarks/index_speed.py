@@ -262,6 +262,8 @@ def table_visits(index, queries, k, calls):
     table t at substring radius r every code within m * r + t is certain
     (multi_index.h), so the k-th distance d ends the search at table d % m, radius
     d // m; the tables before it are then at that radius, the ones after at one less.
+    When d is 0 the search stops inside the first table's own bucket, at the k-th code
+    equal to the query (its entries are in ascending position; one thread's count).
     The search's own count of visits (`Tables.search`) is the codes plus the buckets
     probed (one directory read each)."""
     segment = index._segments[0]
@@ -273,6 +275,14 @@ def table_visits(index, queries, k, calls):
     out = []
     for q in range(min(calls, len(queries))):
         d = int(distances[q, k - 1])
+        if d == 0:
+            lo, length = substrings[0]
+            value = int(substring_values(queries[q:q + 1], lo, length)[0])
+            bucket = np.flatnonzero(subs[0] == value)
+            equal = np.flatnonzero((codes[bucket] == queries[q]).all(axis=1))
+            read = int(equal[k - 1]) + 1
+            out.append((d, [read] + [0] * (m - 1), 1, np.array([read])))
+            continue
         counts, probes, first = [], 0, None
         for t, (lo, length) in enumerate(substrings):
             radius = d // m if t <= d % m else d // m - 1

@@ -10,7 +10,10 @@ and 2 threads. Every answer of the second library is checked against the first's
 runs on different days. Not part of CI.
 
   python benchmarks/mih_compare.py --base=HEAD [--sizes=10000000] [--bits=64]
-      [--kinds=uniform,clustered] [--ks=10,100]
+      [--kinds=uniform,clustered,learned] [--ks=10,100] [--learned_runs=RUN,RUN]
+
+The learned kind is index_speed.py's: trained runs' image codes replicated with bit
+noise to the size, queried with the runs' own query codes.
 """
 
 import argparse
@@ -27,7 +30,7 @@ sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
 
-from benchmarks.index_speed import clustered, uniform  # noqa: E402
+from benchmarks.index_speed import clustered, learned, uniform  # noqa: E402
 from benchmarks.search_speed import cpu_description  # noqa: E402
 from tfhash.ops import build  # noqa: E402
 from tfhash.retrieval import multi_index  # noqa: E402
@@ -93,6 +96,10 @@ def main():
     parser.add_argument("--ks", default="10,100")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--noise", type=float, default=0.02,
+                        help="the learned kind's share of flipped bits")
+    parser.add_argument("--learned_runs", default=None,
+                        help="run folders of the learned kind (default: index_speed.py's)")
     args = parser.parse_args()
     if multi_index.native() is None:
         raise SystemExit("the op library is unavailable (tfhash.ops.backend() says why)")
@@ -106,9 +113,15 @@ def main():
                 for kind in args.kinds.split(","):
                     if kind == "uniform":
                         codes, queries = uniform(n, bits // 8, rng), uniform(args.calls, bits // 8, rng)
-                    else:
+                    elif kind == "clustered":
                         codes, centres = clustered(n, bits // 8, rng)
                         queries, _ = clustered(args.calls, bits // 8, rng, centres)
+                    else:
+                        codes, queries = learned(n, bits, args.noise, rng, args.learned_runs and [
+                            os.path.abspath(r) for r in args.learned_runs.split(",")])
+                        if codes is None:
+                            raise SystemExit(f"learned codes unavailable: {queries}")
+                        queries = queries[: args.calls]
                     tables = multi_index.Tables.build(codes, bits)
                     print(f"\n{n:,} x {bits} bits, {kind}, tables {[s for _, s in tables.substrings]}")
                     for k in map(int, args.ks.split(",")):

@@ -104,6 +104,45 @@ def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threa
 
 
 @needs_op
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, threads):
+    # Learned codes collapse: a query's k nearest are often copies of it in a bucket
+    # of many chunks. Mixed into that bucket: codes that share only its first
+    # substring; some copies removed.
+    monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
+    n, bits = 12_000, 48
+    base = make_codes(rng, "uniform", 1, bits)[0]
+    codes = make_codes(rng, "uniform", n, bits)
+    kind = rng.integers(0, 3, n)  # 0: random, 1: a copy, 2: the first 2 bytes shared
+    codes[kind == 1] = base
+    codes[kind == 2, :2] = base[:2]
+    removed_mask = (rng.random(n) < 0.1) & (kind == 1)
+    removed = np.packbits(removed_mask, bitorder="little")
+    live = np.flatnonzero(~removed_mask)
+    tables = multi_index.Tables.build(codes, bits)
+    lo, length = tables.substrings[0]
+    assert lo == 0 and length <= 16  # the shared bytes hold the first substring
+    first = (codes[:, 0].astype(np.int64) | codes[:, 1].astype(np.int64) << 8) % (1 << length)
+    bucket = np.flatnonzero(first == first[kind == 1][0])  # ascending positions
+    assert len(bucket) > 3 * 2 * 512  # chunks for every thread
+    copies = int(((kind == 1) & ~removed_mask).sum())
+    queries = np.stack([base, codes[np.flatnonzero(kind == 2)[0]]])
+    for k in (1, 2, 511, 513, 1500, copies, copies + 3, 5000):
+        d, p, counts, visited = tables.search(codes, queries, k=k, removed=removed,
+                                              threads=threads)
+        ref_d, ref_i = brute_topk(queries, codes[live], live, k)
+        np.testing.assert_array_equal(d, ref_d)
+        np.testing.assert_array_equal(p, ref_i)
+        if threads == 1 and k <= copies:  # read up to the k-th live copy, then stop
+            kth = np.flatnonzero((kind[bucket] == 1) & ~removed_mask[bucket])[k - 1]
+            assert visited[0] == kth + 2  # the entries read and the directory read
+    # stopping early keeps a crowded bucket within a small budget
+    d, p, counts, _ = tables.search(codes, queries[:1], k=3, budget=50, threads=threads)
+    np.testing.assert_array_equal(p[0], np.flatnonzero(kind == 1)[:3])
+    assert (d == 0).all()
+
+
+@needs_op
 def test_every_k_from_one_to_n_on_a_small_database(rng):
     codes = make_codes(rng, "duplicates", 40, 24)
     index = retrieval.HammingIndex(24, mode="multi_index")

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -124,6 +125,9 @@ struct Meeting {
   const int threads;
   int64_t within[2][kMaxThreads] = {};  // results within the step's bound
   int64_t visited[2][kMaxThreads] = {};
+  // The lowest bucket offset below which some thread holds k codes at distance 0
+  // (FirstBucket).
+  std::atomic<int64_t> zero_ceiling{INT64_MAX};
 
  private:
   std::atomic<int> arrived_{0};
@@ -251,6 +255,56 @@ inline bool Step(const Job& job, const uint8_t* query, QueryState* state, int r,
   return false;
 }
 
+constexpr int64_t kZeroChunk = 512;  // bucket entries read between checks in FirstBucket
+
+// Step (0, 0) of a top-k search, read so that it can stop early. The query's own
+// bucket of the first table holds every code at distance 0, in ascending position.
+// It is read in chunks of kZeroChunk entries, chunk c by thread c % threads; a
+// thread holding k codes at distance 0 needs none of its later entries, and no
+// thread needs entries beyond the chunk where any thread reached k: the k nearest
+// are then at distance 0 and the lowest positions among them are all read. Codes of
+// learned hashes collapse onto shared values, so a query's k nearest are often at
+// distance 0 in a bucket of hundreds of thousands. Visits count the entries read.
+// Returns true when the budget ran out.
+inline bool FirstBucket(const Job& job, const uint8_t* query, uint32_t key, int thread,
+                        int threads, std::atomic<int64_t>* ceiling, Selector* selector,
+                        int64_t* visited) {
+  const Table& table = job.tables[0];
+  const int64_t begin = std::min(Start(table, key), job.num_codes);
+  const int64_t end = std::max(begin, std::min(Start(table, uint64_t{key} + 1), job.num_codes));
+  *visited += 1;
+  int64_t chosen[kZeroChunk], offsets[kZeroChunk];
+  for (int64_t c = begin + thread * kZeroChunk; c < end; c += threads * kZeroChunk) {
+    if (c - begin >= ceiling->load(std::memory_order_relaxed)) break;
+    const int64_t stop = std::min(end, c + kZeroChunk);
+    int count = 0;
+    for (int64_t p = c; p < stop; ++p) {
+      const int64_t index = Unpack(table.positions, p, job.position_bits);
+      if (index >= job.num_codes) continue;
+      if (job.removed && (job.removed[index >> 3] >> (index & 7) & 1)) continue;
+      __builtin_prefetch(job.codes + index * job.num_bytes, 0, 1);
+      offsets[count] = p;
+      chosen[count++] = index;
+    }
+    for (int i = 0; i < count; ++i) {
+      const int d = CodeDistance(job.codes + chosen[i] * job.num_bytes, query, job.num_bytes);
+      selector->Add(d, chosen[i]);
+      if (d == 0 && selector->Within(0) >= job.k) {  // done: publish where
+        *visited += offsets[i] + 1 - c;
+        const int64_t mark = offsets[i] + 1 - begin;
+        int64_t now = ceiling->load(std::memory_order_relaxed);
+        while (mark < now &&
+               !ceiling->compare_exchange_weak(now, mark, std::memory_order_relaxed)) {
+        }
+        return false;
+      }
+    }
+    *visited += stop - c;
+    if (*visited > job.budget / threads) return true;  // gave up
+  }
+  return false;
+}
+
 // One thread's part of a query's search (all of it when threads == 1). Returns
 // false when the budget ran out. Every thread takes the same decisions, from the
 // shared counts.
@@ -266,11 +320,17 @@ inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int thr
   }
   int64_t visited = 0;
   int64_t step = 0;
+  std::atomic<int64_t> own_ceiling{INT64_MAX};
   for (int r = 0; r <= max_bits; ++r) {
     for (int t = 0; t < m; ++t, ++step) {
       const Table& table = job.tables[t];
-      if (r <= table.bits &&
-          Step(job, query, &state, r, t, thread, threads, selector, &visited)) {
+      const bool gave_up =
+          r == 0 && t == 0 && job.k > 0
+              ? FirstBucket(job, query, state.keys[0], thread, threads,
+                            meeting ? &meeting->zero_ceiling : &own_ceiling, selector, &visited)
+              : r <= table.bits &&
+                    Step(job, query, &state, r, t, thread, threads, selector, &visited);
+      if (gave_up) {
         visited = std::max(visited, job.budget + 1);  // an unfinished step: give up
       }
       // Every code within m * r + t has been found now (all of them once a table is

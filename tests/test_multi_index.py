@@ -77,10 +77,18 @@ def test_multi_index_equals_brute_force(rng, bits, kind):
             np.testing.assert_array_equal(i[lims[q]:lims[q + 1]], ref_i)
 
 
+def search_each(tables, codes, queries, **kwargs):
+    """Tables.search of one query at a time (fewer queries than threads: shared)."""
+    parts = [tables.search(codes, queries[q:q + 1], **kwargs) for q in range(len(queries))]
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
 @needs_op
 @pytest.mark.parametrize("threads", [2, 3])
-def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threads):
+@pytest.mark.parametrize("share_after", [0, 300])  # shared from the start; handed over later
+def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threads, share_after):
     monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
+    monkeypatch.setattr(multi_index, "SHARE_AFTER", share_after)
     for bits, kind in ((64, "uniform"), (24, "duplicates"), (48, "clustered")):
         codes = make_codes(rng, kind, 3000, bits)
         tables = multi_index.Tables.build(codes, bits)
@@ -88,18 +96,18 @@ def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threa
         live = ~np.unpackbits(removed, bitorder="little")[:3000].astype(bool)
         queries = queries_for(rng, codes, bits, 2)
         for k in (1, 10, 500):
-            d, p, counts, _ = tables.search(codes, queries, k=k, removed=removed, threads=threads)
+            d, p, counts, _ = search_each(tables, codes, queries, k=k, removed=removed, threads=threads)
             ref_d, ref_i = brute_topk(queries, codes[live], np.flatnonzero(live), k)
             assert (counts == k).all()
             np.testing.assert_array_equal(d, ref_d)
             np.testing.assert_array_equal(p, ref_i)
-        d, p, counts, _ = tables.search(codes, queries, radius=bits // 5, removed=removed,
+        d, p, counts, _ = search_each(tables, codes, queries, radius=bits // 5, removed=removed,
                                         capacity=3000, threads=threads)
         for q, (ref_d, ref_i) in enumerate(brute_range(queries, codes[live], np.flatnonzero(live),
                                                        bits // 5)):
             np.testing.assert_array_equal(p[q, :counts[q]], ref_i)
         # a budget shared by the threads: given up, never a partial answer
-        _, _, counts, _ = tables.search(codes, queries, k=2000, budget=100, threads=threads)
+        _, _, counts, _ = search_each(tables, codes, queries, k=2000, budget=100, threads=threads)
         assert (counts == -1).all()
 
 
@@ -110,6 +118,7 @@ def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, thre
     # of many chunks. Mixed into that bucket: codes that share only its first
     # substring; some copies removed.
     monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
+    monkeypatch.setattr(multi_index, "SHARE_AFTER", 0)
     n, bits = 12_000, 48
     base = make_codes(rng, "uniform", 1, bits)[0]
     codes = make_codes(rng, "uniform", n, bits)
@@ -128,7 +137,7 @@ def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, thre
     copies = int(((kind == 1) & ~removed_mask).sum())
     queries = np.stack([base, codes[np.flatnonzero(kind == 2)[0]]])
     for k in (1, 2, 511, 513, 1500, copies, copies + 3, 5000):
-        d, p, counts, visited = tables.search(codes, queries, k=k, removed=removed,
+        d, p, counts, visited = search_each(tables, codes, queries, k=k, removed=removed,
                                               threads=threads)
         ref_d, ref_i = brute_topk(queries, codes[live], live, k)
         np.testing.assert_array_equal(d, ref_d)
@@ -137,7 +146,7 @@ def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, thre
             kth = np.flatnonzero((kind[bucket] == 1) & ~removed_mask[bucket])[k - 1]
             assert visited[0] == kth + 2  # the entries read and the directory read
     # stopping early keeps a crowded bucket within a small budget
-    d, p, counts, _ = tables.search(codes, queries[:1], k=3, budget=50, threads=threads)
+    d, p, counts, _ = search_each(tables, codes, queries[:1], k=3, budget=50, threads=threads)
     np.testing.assert_array_equal(p[0], np.flatnonzero(kind == 1)[:3])
     assert (d == 0).all()
 

@@ -57,6 +57,9 @@ struct Job {
   // with fewer queries than threads and at least this many codes, the threads
   // search each query together
   int64_t share_from;
+  // and a query's search is shared only once one thread has visited this many
+  // entries without finishing
+  int64_t share_after;
 };
 
 void SearchUnitsAvx512(const Job& job, int64_t begin, int64_t end);

@@ -305,11 +305,16 @@ inline bool FirstBucket(const Job& job, const uint8_t* query, uint32_t key, int 
   return false;
 }
 
-// One thread's part of a query's search (all of it when threads == 1). Returns
-// false when the budget ran out. Every thread takes the same decisions, from the
-// shared counts.
-inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int threads,
-                       Meeting* meeting, Selector* selector, int64_t* visited_out) {
+enum Outcome { kGaveUp, kFinished, kHandedOver };
+
+// One thread's part of a query's search (all of it when threads == 1), from step
+// `from` (step r * m + t), with `*visited` entries already visited. Every thread
+// takes the same decisions, from the shared counts. A search by one thread hands
+// over once it has visited `hand_over` entries and is not done: it returns
+// kHandedOver with `*from` set to the next step.
+inline Outcome SearchPart(const Job& job, const uint8_t* query, int thread, int threads,
+                          Meeting* meeting, Selector* selector, int64_t* visited_out,
+                          int64_t* from, int64_t hand_over) {
   const int m = job.num_tables;
   QueryState state;
   state.keys.resize(static_cast<size_t>(m));
@@ -318,11 +323,12 @@ inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int thr
     state.keys[t] = Substring(query, job.num_bytes, job.tables[t].lo, job.tables[t].bits);
     max_bits = std::max(max_bits, static_cast<int>(job.tables[t].bits));
   }
-  int64_t visited = 0;
+  int64_t visited = *visited_out;
   int64_t step = 0;
   std::atomic<int64_t> own_ceiling{INT64_MAX};
   for (int r = 0; r <= max_bits; ++r) {
     for (int t = 0; t < m; ++t, ++step) {
+      if (step < *from) continue;
       const Table& table = job.tables[t];
       const bool gave_up =
           r == 0 && t == 0 && job.k > 0
@@ -349,12 +355,16 @@ inline bool SearchPart(const Job& job, const uint8_t* query, int thread, int thr
         }
       }
       *visited_out = total_visited;
-      if (total_visited > job.budget) return false;
-      if (r == table.bits) return true;
-      if (job.k > 0 ? within >= job.k : bound >= job.radius) return true;
+      if (total_visited > job.budget) return kGaveUp;
+      if (r == table.bits) return kFinished;
+      if (job.k > 0 ? within >= job.k : bound >= job.radius) return kFinished;
+      if (threads == 1 && visited >= hand_over) {
+        *from = step + 1;
+        return kHandedOver;
+      }
     }
   }
-  return true;
+  return kFinished;
 }
 
 inline void SearchUnits(const Job& job, int64_t begin, int64_t end) {
@@ -362,9 +372,9 @@ inline void SearchUnits(const Job& job, int64_t begin, int64_t end) {
   const int threshold = job.k > 0 ? max_distance : std::min(job.radius, max_distance);
   for (int64_t q = begin; q < end; ++q) {
     Selector selector(job.k, threshold);
-    int64_t visited = 0;
+    int64_t visited = 0, from = 0;
     const bool finished = SearchPart(job, job.queries + q * job.num_bytes, 0, 1, nullptr,
-                                     &selector, &visited);
+                                     &selector, &visited, &from, INT64_MAX) == kFinished;
     job.visited[q] = visited;
     const int64_t kept = selector.kept();
     const int64_t want = !finished ? -1 : job.k > 0 ? std::min(kept, job.k) : kept;
@@ -375,26 +385,34 @@ inline void SearchUnits(const Job& job, int64_t begin, int64_t end) {
   }
 }
 
-// One query searched by `threads` threads together: each takes every threads-th
-// batch of every step, they meet after each step, and their results are merged.
+// One query searched by `threads` threads together: the calling thread alone until
+// it has visited job.share_after entries (starting threads costs more than a cheap
+// query's whole search), then each takes every threads-th batch of every later
+// step, they meet after each step, and their results are merged.
 inline void SearchQueryShared(const Job& job, int64_t q, int threads) {
   const int max_distance = static_cast<int>(8 * job.num_bytes);
   const int threshold = job.k > 0 ? max_distance : std::min(job.radius, max_distance);
   Meeting meeting(threads);
   std::vector<Selector> selectors(static_cast<size_t>(threads), Selector(job.k, threshold));
-  std::vector<char> finished(static_cast<size_t>(threads), 0);
+  std::vector<Outcome> outcome(static_cast<size_t>(threads), kGaveUp);
   std::vector<int64_t> visited(static_cast<size_t>(threads), 0);
   const uint8_t* query = job.queries + q * job.num_bytes;
-  auto part = [&](int thread) {
-    finished[thread] = SearchPart(job, query, thread, threads, &meeting, &selectors[thread],
-                                  &visited[thread]);
-  };
-  std::vector<std::thread> workers;
-  for (int thread = 1; thread < threads; ++thread) workers.emplace_back(part, thread);
-  part(0);
-  for (std::thread& worker : workers) worker.join();
+  int64_t from = 0;
+  outcome[0] = SearchPart(job, query, 0, 1, nullptr, &selectors[0], &visited[0], &from,
+                          job.share_after);
+  if (outcome[0] == kHandedOver) {
+    auto part = [&](int thread) {
+      int64_t start = from;
+      outcome[thread] = SearchPart(job, query, thread, threads, &meeting, &selectors[thread],
+                                   &visited[thread], &start, INT64_MAX);
+    };
+    std::vector<std::thread> workers;
+    for (int thread = 1; thread < threads; ++thread) workers.emplace_back(part, thread);
+    part(0);
+    for (std::thread& worker : workers) worker.join();
+  }
   job.visited[q] = visited[0];
-  if (!finished[0]) {
+  if (outcome[0] != kFinished) {
     job.counts[q] = -1;
     return;
   }

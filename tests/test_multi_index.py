@@ -85,10 +85,13 @@ def search_each(tables, codes, queries, **kwargs):
 
 @needs_op
 @pytest.mark.parametrize("threads", [2, 3])
-@pytest.mark.parametrize("share_after", [0, 300])  # shared from the start; handed over later
-def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threads, share_after):
+@pytest.mark.parametrize("share_after", [0, 300])  # handed over after the first step; later
+@pytest.mark.parametrize("crowding", [1 << 40, multi_index.SHARE_CROWDING])  # any step; sparse
+def test_threads_sharing_one_query_give_the_same_answers(rng, monkeypatch, threads, share_after,
+                                                         crowding):
     monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
     monkeypatch.setattr(multi_index, "SHARE_AFTER", share_after)
+    monkeypatch.setattr(multi_index, "SHARE_CROWDING", crowding)
     for bits, kind in ((64, "uniform"), (24, "duplicates"), (48, "clustered")):
         codes = make_codes(rng, kind, 3000, bits)
         tables = multi_index.Tables.build(codes, bits)
@@ -119,6 +122,7 @@ def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, thre
     # substring; some copies removed.
     monkeypatch.setattr(multi_index, "SHARE_FROM", 1)
     monkeypatch.setattr(multi_index, "SHARE_AFTER", 0)
+    monkeypatch.setattr(multi_index, "SHARE_CROWDING", 1 << 40)
     n, bits = 12_000, 48
     base = make_codes(rng, "uniform", 1, bits)[0]
     codes = make_codes(rng, "uniform", n, bits)
@@ -133,7 +137,7 @@ def test_a_crowded_bucket_of_equal_codes_stops_at_the_kth(rng, monkeypatch, thre
     assert lo == 0 and length <= 16  # the shared bytes hold the first substring
     first = (codes[:, 0].astype(np.int64) | codes[:, 1].astype(np.int64) << 8) % (1 << length)
     bucket = np.flatnonzero(first == first[kind == 1][0])  # ascending positions
-    assert len(bucket) > 3 * 2 * 512  # chunks for every thread
+    assert len(bucket) > 3 * 512  # several chunks
     copies = int(((kind == 1) & ~removed_mask).sum())
     queries = np.stack([base, codes[np.flatnonzero(kind == 2)[0]]])
     for k in (1, 2, 511, 513, 1500, copies, copies + 3, 5000):

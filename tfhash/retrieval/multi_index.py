@@ -31,6 +31,10 @@ SHARE_FROM = 1 << 20
 # ... once one thread has visited this many table entries without finishing: a
 # cheaper query is over before a second thread would have started (docs/search_speed.md).
 SHARE_AFTER = 1 << 12
+# ... and only after a step whose buckets held fewer than this many entries on
+# average: the threads share a step by its buckets, so a few crowded ones would
+# keep one thread busy and the others waiting.
+SHARE_CROWDING = 16
 MAX_SUBSTRING_BITS = 32
 _PAD = 8  # bytes after the packed positions (the C++ reads 8 bytes at a time)
 
@@ -52,7 +56,7 @@ class _Job(ctypes.Structure):
                 ("capacity", ctypes.c_int64), ("distances", ctypes.c_void_p),
                 ("indices", ctypes.c_void_p), ("counts", ctypes.c_void_p),
                 ("visited", ctypes.c_void_p), ("share_from", ctypes.c_int64),
-                ("share_after", ctypes.c_int64)]
+                ("share_after", ctypes.c_int64), ("share_crowding", ctypes.c_int64)]
 
 
 _NATIVE = {}
@@ -229,7 +233,8 @@ class Tables:
         job = _Job(_ptr(codes), self.num_codes, codes.shape[1], self._tables, len(self.substrings),
                    self.position_bits, _ptr(removed), _ptr(queries), nq, int(k), int(radius),
                    int(budget if budget is not None else 1 << 62), capacity, _ptr(distances),
-                   _ptr(positions), _ptr(counts), _ptr(visited), SHARE_FROM, SHARE_AFTER)
+                   _ptr(positions), _ptr(counts), _ptr(visited), SHARE_FROM, SHARE_AFTER,
+                   SHARE_CROWDING)
         lib.tfhash_mih_search(ctypes.byref(job), int(threads or os.cpu_count() or 1))
         return distances, positions, counts, visited
 

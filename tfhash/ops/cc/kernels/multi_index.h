@@ -60,6 +60,8 @@ struct Job {
   // and a query's search is shared only once one thread has visited this many
   // entries without finishing
   int64_t share_after;
+  // ... after a step whose buckets held fewer than this many entries on average
+  int64_t share_crowding;
 };
 
 void SearchUnitsAvx512(const Job& job, int64_t begin, int64_t end);

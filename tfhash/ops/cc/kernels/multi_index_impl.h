@@ -125,9 +125,6 @@ struct Meeting {
   const int threads;
   int64_t within[2][kMaxThreads] = {};  // results within the step's bound
   int64_t visited[2][kMaxThreads] = {};
-  // The lowest bucket offset below which some thread holds k codes at distance 0
-  // (FirstBucket).
-  std::atomic<int64_t> zero_ceiling{INT64_MAX};
 
  private:
   std::atomic<int> arrived_{0};
@@ -147,6 +144,7 @@ struct QueryState {
   std::vector<uint32_t> keys;  // the query's substring values
   Batch ring[kStages];
   int64_t visited = 0;
+  int64_t probes = 0;  // buckets looked up (directory reads)
 };
 
 // Step (r, t): every value of table t at substring distance r from the query, in
@@ -199,6 +197,7 @@ inline bool Step(const Job& job, const uint8_t* query, QueryState* state, int r,
       b->begins[i] = begin;
       b->ends[i] = end;
       *visited += 1 + (end - begin);
+      ++state->probes;
       __builtin_prefetch(table.positions + ((static_cast<uint64_t>(begin) *
                                              static_cast<uint64_t>(job.position_bits)) >> 3));
     }
@@ -255,27 +254,23 @@ inline bool Step(const Job& job, const uint8_t* query, QueryState* state, int r,
   return false;
 }
 
-constexpr int64_t kZeroChunk = 512;  // bucket entries read between checks in FirstBucket
+constexpr int64_t kZeroChunk = 512;  // bucket entries unpacked (and prefetched) at a time
 
 // Step (0, 0) of a top-k search, read so that it can stop early. The query's own
-// bucket of the first table holds every code at distance 0, in ascending position.
-// It is read in chunks of kZeroChunk entries, chunk c by thread c % threads; a
-// thread holding k codes at distance 0 needs none of its later entries, and no
-// thread needs entries beyond the chunk where any thread reached k: the k nearest
-// are then at distance 0 and the lowest positions among them are all read. Codes of
-// learned hashes collapse onto shared values, so a query's k nearest are often at
-// distance 0 in a bucket of hundreds of thousands. Visits count the entries read.
-// Returns true when the budget ran out.
-inline bool FirstBucket(const Job& job, const uint8_t* query, uint32_t key, int thread,
-                        int threads, std::atomic<int64_t>* ceiling, Selector* selector,
+// bucket of the first table holds every code at distance 0, in ascending position,
+// so the search is done at its k-th code equal to the query: no code is nearer, and
+// no later entry wins a tie. Codes of learned hashes collapse onto shared values, so
+// a query's k nearest are often copies of it in a bucket of hundreds of thousands.
+// Visits count the entries read. Always one thread: a shared search starts alone
+// (SearchQueryShared). Returns true when the budget ran out.
+inline bool FirstBucket(const Job& job, const uint8_t* query, uint32_t key, Selector* selector,
                         int64_t* visited) {
   const Table& table = job.tables[0];
   const int64_t begin = std::min(Start(table, key), job.num_codes);
   const int64_t end = std::max(begin, std::min(Start(table, uint64_t{key} + 1), job.num_codes));
   *visited += 1;
   int64_t chosen[kZeroChunk], offsets[kZeroChunk];
-  for (int64_t c = begin + thread * kZeroChunk; c < end; c += threads * kZeroChunk) {
-    if (c - begin >= ceiling->load(std::memory_order_relaxed)) break;
+  for (int64_t c = begin; c < end; c += kZeroChunk) {
     const int64_t stop = std::min(end, c + kZeroChunk);
     int count = 0;
     for (int64_t p = c; p < stop; ++p) {
@@ -289,18 +284,13 @@ inline bool FirstBucket(const Job& job, const uint8_t* query, uint32_t key, int 
     for (int i = 0; i < count; ++i) {
       const int d = CodeDistance(job.codes + chosen[i] * job.num_bytes, query, job.num_bytes);
       selector->Add(d, chosen[i]);
-      if (d == 0 && selector->Within(0) >= job.k) {  // done: publish where
+      if (d == 0 && selector->Within(0) >= job.k) {
         *visited += offsets[i] + 1 - c;
-        const int64_t mark = offsets[i] + 1 - begin;
-        int64_t now = ceiling->load(std::memory_order_relaxed);
-        while (mark < now &&
-               !ceiling->compare_exchange_weak(now, mark, std::memory_order_relaxed)) {
-        }
         return false;
       }
     }
     *visited += stop - c;
-    if (*visited > job.budget / threads) return true;  // gave up
+    if (*visited > job.budget) return true;  // gave up
   }
   return false;
 }
@@ -324,16 +314,14 @@ inline Outcome SearchPart(const Job& job, const uint8_t* query, int thread, int 
     max_bits = std::max(max_bits, static_cast<int>(job.tables[t].bits));
   }
   int64_t visited = *visited_out;
-  int64_t step = 0;
-  std::atomic<int64_t> own_ceiling{INT64_MAX};
+  int64_t step = 0, step_probes = 0, step_visited = visited;
   for (int r = 0; r <= max_bits; ++r) {
     for (int t = 0; t < m; ++t, ++step) {
       if (step < *from) continue;
       const Table& table = job.tables[t];
       const bool gave_up =
-          r == 0 && t == 0 && job.k > 0
-              ? FirstBucket(job, query, state.keys[0], thread, threads,
-                            meeting ? &meeting->zero_ceiling : &own_ceiling, selector, &visited)
+          r == 0 && t == 0 && job.k > 0 && threads == 1
+              ? FirstBucket(job, query, state.keys[0], selector, &visited)
               : r <= table.bits &&
                     Step(job, query, &state, r, t, thread, threads, selector, &visited);
       if (gave_up) {
@@ -358,7 +346,13 @@ inline Outcome SearchPart(const Job& job, const uint8_t* query, int thread, int 
       if (total_visited > job.budget) return kGaveUp;
       if (r == table.bits) return kFinished;
       if (job.k > 0 ? within >= job.k : bound >= job.radius) return kFinished;
-      if (threads == 1 && visited >= hand_over) {
+      // Threads share a step by its buckets, so a step of few crowded buckets keeps
+      // one thread busy and the others waiting: hand over after a step whose buckets
+      // held fewer than job.share_crowding entries on average.
+      const int64_t probes = state.probes - step_probes, entries = visited - step_visited - probes;
+      step_probes = state.probes;
+      step_visited = visited;
+      if (threads == 1 && visited >= hand_over && entries < job.share_crowding * probes) {
         *from = step + 1;
         return kHandedOver;
       }

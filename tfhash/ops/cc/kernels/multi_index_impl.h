@@ -17,6 +17,12 @@ namespace mih {
 namespace TFHASH_ISA_NS {
 
 inline int CodeDistance(const uint8_t* a, const uint8_t* b, int64_t num_bytes) {
+  if (num_bytes == 8) {  // the common 64-bit code: one word, no loop
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    return __builtin_popcountll(x ^ y);
+  }
   int total = 0;
   int64_t i = 0;
   for (; i + 8 <= num_bytes; i += 8) {

@@ -387,8 +387,9 @@ inline void SearchUnits(const Job& job, int64_t begin, int64_t end) {
 
 // One query searched by `threads` threads together: the calling thread alone until
 // it has visited job.share_after entries (starting threads costs more than a cheap
-// query's whole search), then each takes every threads-th batch of every later
-// step, they meet after each step, and their results are merged.
+// query's whole search) and a step's buckets were sparse (SearchPart), then each
+// takes every threads-th batch of every later step, they meet after each step, and
+// their results are merged.
 inline void SearchQueryShared(const Job& job, int64_t q, int threads) {
   const int max_distance = static_cast<int>(8 * job.num_bytes);
   const int threshold = job.k > 0 ? max_distance : std::min(job.radius, max_distance);

@@ -17,6 +17,7 @@ and 256-bit databases) and 1 GiB: the least time any scan of those bytes can tak
 
   python benchmarks/search_speed.py [--database=1000000] [--queries=1000] [--threads=2]
   python benchmarks/search_speed.py --one_query_parts [--threads=1]   # where one query's time goes
+  python benchmarks/search_speed.py --compute_floor   # cycles per 256-bit code: floors and scans
 """
 
 import argparse
@@ -83,6 +84,29 @@ def native_reads():
     return _NATIVE["lib"]
 
 
+def native_floors():
+    """benchmarks/native/compute_floor.cc compiled here (g++ -O3 -mavx2 -mpopcnt)."""
+    import ctypes
+    import subprocess
+    import tempfile
+
+    if "floors" not in _NATIVE:
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native",
+                              "compute_floor.cc")
+        library = os.path.join(tempfile.mkdtemp(), "compute_floor.so")
+        subprocess.run(["g++", "-O3", "-mavx2", "-mpopcnt", "-shared", "-fPIC", source, "-o",
+                        library], check=True)
+        lib = ctypes.CDLL(library)
+        for name in ("tfhash_lookup256", "tfhash_popcnt256"):
+            getattr(lib, name).restype = ctypes.c_uint64
+            getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                           ctypes.c_int64]
+        lib.tfhash_chain.restype = ctypes.c_uint64
+        lib.tfhash_chain.argtypes = [ctypes.c_int64]
+        _NATIVE["floors"] = lib
+    return _NATIVE["floors"]
+
+
 def read_seconds(nbytes, threads, repeats=20):
     """Best time of `threads` threads reading `nbytes` (benchmarks/native/read_bandwidth.cc,
     compiled here), the same buffer each time: the machine's memory speed for that
@@ -125,6 +149,11 @@ def main():
                              "scan at k=1 and at --k, beside the read floor of the same bytes and "
                              "faiss IndexBinaryFlat (uniform codes; rerun with --threads=1 to "
                              "compare one thread's floor)")
+    parser.add_argument("--compute_floor", action="store_true",
+                        help="only the 256-bit arithmetic floors (benchmarks/native/compute_floor.cc: "
+                             "the AVX2 lookup popcount and scalar POPCNT over codes in L1, one "
+                             "core) in cycles per code, beside the 1,000-query scans of the op "
+                             "and faiss IndexBinaryFlat in cycles per code per core")
     args = parser.parse_args()
     import faiss
 
@@ -142,6 +171,8 @@ def main():
     print(f"CPU: {cpu_description()}")
     if args.one_query_parts:
         return one_query_parts(args, paths, faiss)
+    if args.compute_floor:
+        return compute_floor(args, paths, faiss)
     for nbytes in (8 << 20, 32 << 20, 1 << 30):  # the 64- and 256-bit databases, and DRAM
         seconds = read_seconds(nbytes, args.threads)
         print(f"reading {nbytes >> 20} MiB with {args.threads} threads: {seconds * 1e3:.3f} ms "
@@ -232,6 +263,61 @@ def one_query_parts(args, paths, faiss):
                         queries, args.calls)
                 print(f"  {name:<40} top-1 {times[1]:.3f} ms, top-{k} {times[k]:.3f} ms "
                       f"({times[k] / floor:.2f}x the read floor)")
+
+
+def compute_floor(args, paths, faiss):
+    """Cycles per 256-bit code: the least the AVX2 path's arithmetic and faiss's scalar
+    POPCNT can take on one core (codes in L1, no top-k), beside what the op's scans
+    and faiss IndexBinaryFlat take for 1,000 queries x --database uniform codes, top-k,
+    --threads threads (per core: seconds x threads x clock / pairs). The clock is
+    measured with dependent additions; a scan's best ratio over faiss is faiss's
+    cycles over the scan's floor."""
+    from tfhash.retrieval import hamming
+
+    lib = native_floors()
+    rounds = 50_000_000
+    seconds, _ = best_of(lambda: lib.tfhash_chain(rounds), 5)
+    ghz = 4 * rounds / seconds / 1e9
+    print(f"clock (dependent additions, one core): {ghz:.2f} GHz")
+    rng = np.random.default_rng(0)
+    resident = codes("uniform", 768, 32, rng)  # 24 KiB: inside any L1 data cache
+    query = rng.integers(0, 2 ** 63, 4, dtype=np.uint64)
+    grouped = hamming.group_database(resident)
+    flat_words = np.ascontiguousarray(resident).view("<u8")
+    reps = 100_000
+    pairs = 768 * reps
+    floors = {}
+    for name, fn in (("AVX2 lookup (the op's AVX2 arithmetic)",
+                      lambda: lib.tfhash_lookup256(grouped.ctypes.data, 96, query.ctypes.data, reps)),
+                     ("scalar POPCNT (faiss's arithmetic)",
+                      lambda: lib.tfhash_popcnt256(flat_words.ctypes.data, 768, query.ctypes.data,
+                                                   reps))):
+        seconds, total = best_of(fn, 5)
+        floors[name] = (seconds * ghz * 1e9 / pairs, total)
+        print(f"floor, {name:<40} {floors[name][0]:.2f} cycles per code")
+    totals = {total for _, total in floors.values()}
+    expected = reps * int(np.unpackbits(resident ^ query.view(np.uint8)[None]).sum())
+    assert totals == {expected}, f"floor kernels' distance sums {totals} differ from NumPy's {expected}"
+    database = codes("uniform", args.database, 32, rng)
+    queries = codes("uniform", args.queries, 32, rng)
+    flat = faiss.IndexBinaryFlat(256)
+    flat.add(database)
+    per_core = args.threads * ghz * 1e9 / (args.queries * args.database)
+    t_faiss, (d_faiss, _) = best_of(lambda: flat.search(queries, args.k), 3)
+    module = ops.load()
+    print(f"1,000-query scans, {args.database:,} uniform 256-bit codes, top-{args.k}, "
+          f"{args.threads} threads (cycles per code per core):")
+    for isa, name in paths:
+        if isa == "scalar":
+            continue
+        os.environ["TFHASH_CPU_ISA"] = isa
+        t, (d_op, _) = best_of(lambda: module.packed_hamming_top_k(queries, database, args.k), 3)
+        assert np.array_equal(d_op.numpy(), d_faiss), "distances differ from faiss"
+        print(f"  {name:<40} {t * per_core:.2f} ({t_faiss / t:.2f}x faiss)")
+    lookup = floors["AVX2 lookup (the op's AVX2 arithmetic)"][0]
+    print(f"  {'faiss IndexBinaryFlat':<40} {t_faiss * per_core:.2f}")
+    print(f"the AVX2 lookup's floor against faiss's measured scan: at most "
+          f"{t_faiss * per_core / lookup:.2f}x faiss for any scan with the AVX2 arithmetic")
 
 
 if __name__ == "__main__":

@@ -309,10 +309,11 @@ def machines_note(machines):
     named = [f"{m} ({n} run{'s' if n > 1 else ''})" for m, n in sorted(
         counts.items(), key=lambda item: (item[0] is None, str(item[0]))) if m is not None]
     unknown = counts.get(None, 0)
-    if unknown:
-        named.append(f"{unknown} run{'s' if unknown > 1 else ''} from before machine.txt was "
-                     "recorded")
-    return ", trained on " + "; ".join(named) if named else ""
+    before = (f"{unknown} run{'s' if unknown > 1 else ''} from before machine.txt was recorded"
+              if unknown else "")
+    if not named:
+        return f", on machines not recorded ({before})" if before else ""
+    return ", trained on " + "; ".join(named + ([before] if before else []))
 
 
 def archive_run(workdir, target):
@@ -401,8 +402,16 @@ def spread(values):
     return f"{truncated(mean)} ± {truncated(std)}"
 
 
-def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs, image_size,
-          command):
+def bit_correlations(report):
+    """The mean absolute correlation between bits of each task's database codes
+    (`code_health`), as a tuple like `task_maps`; None where a task has none."""
+    return tuple(task.code_health["mean_abs_bit_correlation"] for task in report.tasks.values())
+
+
+def grid(results, methods, bits_list, seeds, seed_bits, values):
+    """Markdown rows, one per method, one cell per code length: `values(report)` (a
+    tuple, one value per task) of seed 0, or mean ± standard deviation over `seeds` at
+    `seed_bits`; tasks split by " / "."""
     lines = [
         "| method | " + " | ".join(
             f"{b} bits" + (f" ({len(seeds)} seeds)" if b == seed_bits and len(seeds) > 1 else "")
@@ -413,17 +422,25 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         cells = []
         for b in bits_list:
             wanted = seeds if b == seed_bits else [0]
-            runs = [task_maps(results[(method, b, s)]) for s in wanted
+            runs = [values(results[(method, b, s)]) for s in wanted
                     if results.get((method, b, s)) is not None]
             if not runs:
                 cells.append("not run")
                 continue
             per_task = list(zip(*runs))  # one tuple of seeds per task
-            cell = " / ".join(spread(t) if len(t) > 1 else truncated(t[0]) for t in per_task)
+            cell = " / ".join(
+                "n/a" if None in t else spread(t) if len(t) > 1 else truncated(t[0])
+                for t in per_task)
             if len(runs) < len(wanted):
                 cell += f" ({len(runs)} of {len(wanted)} seeds)"
             cells.append(cell)
         lines.append(f"| {name_of(method)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs, image_size,
+          command):
+    lines = grid(results, methods, bits_list, seeds, seed_bits, task_maps)
     per_method = []
     for method in methods:
         train = [r.train_seconds / 60 for k, r in results.items()
@@ -478,6 +495,11 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         "",
         "Bit balance: mean over bits of abs(2 * mean(bit) - 1) (0: every bit halves the "
         "database); largest bucket: share of the database on the most common code.",
+        "",
+        "Mean absolute correlation between the bits of the database codes, at every "
+        "length (the same runs and seeds as the first table):",
+        "",
+        *grid(results, methods, bits_list, seeds, seed_bits, bit_correlations),
         "",
         f"Command: `{command}`" + (
             " (cells that read 'not run' have no finished run yet; the command trains them)"

@@ -78,6 +78,8 @@ def test_the_archive_holds_whole_runs_and_replaces_them_whole(method_table, tmp_
     assert method_table.machines_note(["A", None, "B", "A", None]) == (
         ", trained on A (2 runs); B (1 run); 2 runs from before machine.txt was recorded")
     assert method_table.machines_note([]) == ""
+    assert method_table.machines_note([None, None]) == (
+        ", on machines not recorded (2 runs from before machine.txt was recorded)")
     # an archived run whose config is not the cell's is not reused (an old run's
     # fields read under their new names, as tfhash-train reads them)
     from tfhash import methods
@@ -103,3 +105,30 @@ def test_validation_sweep_reads_its_variants():
     for bad in ("", "paper", "a:;a:", "a:b"):
         with pytest.raises(SystemExit):
             sweep.parse_variants(bad)
+
+
+def test_grid_cells_are_seed_zero_or_mean_and_spread_over_seeds(method_table):
+    from types import SimpleNamespace
+
+    def report(maps, correlations):
+        tasks = {f"t{i}": SimpleNamespace(map_all=m, code_health={"mean_abs_bit_correlation": c})
+                 for i, (m, c) in enumerate(zip(maps, correlations))}
+        return SimpleNamespace(tasks=tasks)
+
+    results = {
+        ("dpsh", 12, 0): report([0.25], [0.1]),
+        ("dpsh", 32, 0): report([0.5], [0.20]),
+        ("dpsh", 32, 1): report([0.75], [0.22]),
+        ("dpsh", 32, 2): report([1.0], [0.27]),
+        ("dsh", 12, 0): None,
+        ("dsh", 32, 0): report([0.4], [None]),
+        ("dsh", 32, 1): report([0.5], [None]),
+    }
+    rows = method_table.grid(results, ["dpsh", "dsh"], [12, 32], [0, 1, 2], 32,
+                             method_table.bit_correlations)
+    assert rows[0] == "| method | 12 bits | 32 bits (3 seeds) |"
+    # 0.2, 0.22, 0.27: mean 0.23, sample sd sqrt((0.0009 + 0.0001 + 0.0016) / 2) = 0.0360555
+    assert rows[2] == "| DPSH | 0.1000 | 0.2300 ± 0.0360 |"
+    assert rows[3] == "| DSH | not run | n/a (2 of 3 seeds) |"
+    maps = method_table.grid(results, ["dpsh"], [12, 32], [0, 1, 2], 32, method_table.task_maps)
+    assert maps[2] == "| DPSH | 0.2500 | 0.7500 ± 0.2500 |"  # 0.5, 0.75, 1.0

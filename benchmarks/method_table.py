@@ -20,7 +20,7 @@ The table's footer names the commits its cells came from. --finished_only trains
 nothing and tables what has finished ('not run' elsewhere).
 
   python benchmarks/method_table.py --dataset=cifar10 [--epochs=30] [--methods=dpsh,dsh,dsah]
-  python benchmarks/method_table.py --dataset=flowers17 [--bits=12,24,32,48] [--seeds=0,1,2]
+  python benchmarks/method_table.py --dataset=flowers17 [--bits=12,24,32,48] [--seeds=0,1,2] [--seed_bits=32]
   python benchmarks/method_table.py --dataset=mirflickr --bits=32
 """
 
@@ -411,17 +411,17 @@ def bit_correlations(report):
 def grid(results, methods, bits_list, seeds, seed_bits, values):
     """Markdown rows, one per method, one cell per code length: `values(report)` (a
     tuple, one value per task) of seed 0, or mean ± standard deviation over `seeds` at
-    `seed_bits`; tasks split by " / "."""
+    the lengths in `seed_bits`; tasks split by " / "."""
     lines = [
         "| method | " + " | ".join(
-            f"{b} bits" + (f" ({len(seeds)} seeds)" if b == seed_bits and len(seeds) > 1 else "")
+            f"{b} bits" + (f" ({len(seeds)} seeds)" if b in seed_bits and len(seeds) > 1 else "")
             for b in bits_list) + " |",
         "|---|" + "---|" * len(bits_list),
     ]
     for method in methods:
         cells = []
         for b in bits_list:
-            wanted = seeds if b == seed_bits else [0]
+            wanted = seeds if b in seed_bits else [0]
             runs = [values(results[(method, b, s)]) for s in wanted
                     if results.get((method, b, s)) is not None]
             if not runs:
@@ -441,6 +441,9 @@ def grid(results, methods, bits_list, seeds, seed_bits, values):
 def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs, image_size,
           command):
     lines = grid(results, methods, bits_list, seeds, seed_bits, task_maps)
+    # code health at the seeded length (32 bits unless only others are seeded), else the longest
+    seeded_here = [b for b in bits_list if b in seed_bits]
+    health_bits = 32 if 32 in seeded_here else seeded_here[0] if seeded_here else bits_list[-1]
     per_method = []
     for method in methods:
         train = [r.train_seconds / 60 for k, r in results.items()
@@ -450,12 +453,15 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         per_method.append(f"{name_of(method)} {min(train):.1f} to {max(train):.1f}")
     total_minutes = sum(w for w in walls.values() if w is not None) / 60
     seed_note = ""
-    if len(seeds) > 1 and seed_bits in bits_list:
-        seed_note = (f"The {seed_bits}-bit column is the mean ± sample standard deviation over "
+    seeded = [b for b in bits_list if b in seed_bits]
+    if len(seeds) > 1 and seeded:
+        seed_note = (("The " + ", ".join(map(str, seeded[:-1])) + " and " if len(seeded) > 1
+                      else "The ") + f"{seeded[-1]}-bit column" + ("s are" if len(seeded) > 1 else " is")
+                     + " the mean ± sample standard deviation over "
                      f"training seeds {', '.join(map(str, seeds))} (`config.seed`: weights, data "
                      "order and augmentation; the same split)" + (
                          "; the other columns are single runs with seed 0. "
-                         if len(bits_list) > 1 else ". "))
+                         if len(bits_list) > len(seeded) else ". "))
     first = next((r for r in results.values() if r is not None), None)
     if first is None:
         raise SystemExit("no finished runs to table (run without --finished_only to train them)")
@@ -470,14 +476,13 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
         + f"; the whole table (training, encoding and metrics) took {total_minutes:.0f} min "
         "(the machines each run trained on: below the table).",
         "",
-        f"Code health of the database codes at {bits_list[-1] if seed_bits not in bits_list else seed_bits} "
+        f"Code health of the database codes at {health_bits} "
         "bits (seed 0) and what random codes score (chance):",
         "",
         "| method | mAP@all | chance mAP@all | bit balance | mean abs bit correlation | "
         "distinct codes | largest bucket |",
         "|---|---|---|---|---|---|---|",
     ]
-    health_bits = seed_bits if seed_bits in bits_list else bits_list[-1]
     for method in methods:
         report = results.get((method, health_bits, 0))
         if report is None:
@@ -516,8 +521,10 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
     parser.add_argument("--methods", default="dpsh,dsh,dsah")
     parser.add_argument("--bits", default="12,24,32,48")
-    parser.add_argument("--seeds", default="0,1,2", help="training seeds of the --seed_bits column")
-    parser.add_argument("--seed_bits", type=int, default=32)
+    parser.add_argument("--seeds", default="0,1,2", help="training seeds of the --seed_bits columns")
+    parser.add_argument("--seed_bits", default="32",
+                        help="the code lengths trained with every --seeds (comma-separated); the "
+                             "other lengths with seed 0")
     parser.add_argument("--table", default=None,
                         help="the docs/results.md markers and results file name (default: --dataset)")
     parser.add_argument("--finished_only", action="store_true",
@@ -545,6 +552,7 @@ def main():
     bits_list = [int(b) for b in args.bits.split(",")]
     runs_dir = args.runs_dir or spec["runs_dir"]
     seeds = [int(s) for s in args.seeds.split(",")]
+    seed_bits = tuple(int(b) for b in args.seed_bits.split(","))
     if seeds[0] != 0:
         raise SystemExit("--seeds must start with 0 (the seed of the other columns)")
     archive = None if args.no_archive else os.path.join(
@@ -552,7 +560,7 @@ def main():
     results, walls, commits, machines = {}, {}, {}, {}
     for method in methods:
         for bits in bits_list:
-            for seed in seeds if bits == args.seed_bits else [0]:
+            for seed in seeds if bits in seed_bits else [0]:
                 key = (method, bits, seed)
                 name = f"{method}_{bits}" + (f"_seed{seed}" if seed else "")
                 archive_to = archive and os.path.join(archive, name)
@@ -571,12 +579,12 @@ def main():
     for flag, value, unset in (("methods", args.methods, "dpsh,dsh,dsah"),
                                ("bits", args.bits, "12,24,32,48"),
                                ("seeds", args.seeds, "0,1,2"),
-                               ("seed_bits", str(args.seed_bits), "32"),
+                               ("seed_bits", args.seed_bits, "32"),
                                ("table", args.table, None),
                                ("runs_dir", args.runs_dir and os.path.relpath(args.runs_dir, REPO), None)):
         if value != unset:
             command += f" --{flag}={value}"
-    text = table(args.dataset, results, walls, methods, bits_list, seeds, args.seed_bits, epochs,
+    text = table(args.dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
                  shared.data.image_size, command)
     made_by = sorted({c for c in commits.values() if c})
     if made_by:

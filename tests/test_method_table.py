@@ -124,11 +124,18 @@ def test_grid_cells_are_seed_zero_or_mean_and_spread_over_seeds(method_table):
         ("dsh", 32, 0): report([0.4], [None]),
         ("dsh", 32, 1): report([0.5], [None]),
     }
-    rows = method_table.grid(results, ["dpsh", "dsh"], [12, 32], [0, 1, 2], 32,
+    rows = method_table.grid(results, ["dpsh", "dsh"], [12, 32], [0, 1, 2], (32,),
                              method_table.bit_correlations)
     assert rows[0] == "| method | 12 bits | 32 bits (3 seeds) |"
     # 0.2, 0.22, 0.27: mean 0.23, sample sd sqrt((0.0009 + 0.0001 + 0.0016) / 2) = 0.0360555
     assert rows[2] == "| DPSH | 0.1000 | 0.2300 ± 0.0360 |"
     assert rows[3] == "| DSH | not run | n/a (2 of 3 seeds) |"
-    maps = method_table.grid(results, ["dpsh"], [12, 32], [0, 1, 2], 32, method_table.task_maps)
+    maps = method_table.grid(results, ["dpsh"], [12, 32], [0, 1, 2], (32,), method_table.task_maps)
     assert maps[2] == "| DPSH | 0.2500 | 0.7500 ± 0.2500 |"  # 0.5, 0.75, 1.0
+    # seeds at more than one length: each seeded column its own mean and spread
+    both = method_table.grid({**results, ("dpsh", 12, 1): report([0.75], [0.1]),
+                              ("dpsh", 12, 2): report([0.5], [0.1])},
+                             ["dpsh"], [12, 32], [0, 1, 2], (12, 32), method_table.task_maps)
+    assert both[0] == "| method | 12 bits (3 seeds) | 32 bits (3 seeds) |"
+    # 0.25, 0.75, 0.5: mean 0.5, sample sd 0.25
+    assert both[2] == "| DPSH | 0.5000 ± 0.2500 | 0.7500 ± 0.2500 |"

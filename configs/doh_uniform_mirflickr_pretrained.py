@@ -1,0 +1,20 @@
+"""DOH's attribution control: the local stream's spatial softmax held at its uniform start
+(average pooling), everything else as
+configs/doh_mirflickr_pretrained.py (MIRFlickr images, multi-label).
+
+COMMAND:  python benchmarks/method_table.py --dataset=mirflickr_pretrained --methods=doh,doh_uniform --bits=32
+EXPECTED: mAP@all 0.8092 at 32 bits, seed 0 (DOH 0.8013; DPSH 0.7984 in the same
+          table); 19.1 min of training on 2 CPU cores of an Intel Xeon shared with
+          three other training runs, 2026-12-07 (`python benchmarks/method_table.py
+          --dataset=mirflickr_pretrained --methods=doh_uniform --bits=32 --seeds=0
+          --table=mirflickr_pretrained_seed`, docs/results.md). One seed: within the
+          seed spread until seeds 1 and 2 are run.
+"""
+
+from configs import doh_mirflickr_pretrained
+
+
+def get_config():
+    config = doh_mirflickr_pretrained.get_config()
+    config.doh.attention = "uniform"
+    return config

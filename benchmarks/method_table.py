@@ -450,7 +450,8 @@ def table(dataset, results, walls, methods, bits_list, seeds, seed_bits, epochs,
                  if k[0] == method and r is not None]
         if not train:
             continue
-        per_method.append(f"{name_of(method)} {min(train):.1f} to {max(train):.1f}")
+        low, high = f"{min(train):.1f}", f"{max(train):.1f}"
+        per_method.append(f"{name_of(method)} {low}" + ("" if low == high else f" to {high}"))
     total_minutes = sum(w for w in walls.values() if w is not None) / 60
     seed_note = ""
     seeded = [b for b in bits_list if b in seed_bits]

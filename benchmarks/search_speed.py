@@ -57,54 +57,49 @@ def codes(kind, n, nbytes, rng):
 _NATIVE = {}
 
 
-def native_reads():
-    """benchmarks/native/read_bandwidth.cc compiled here (g++ -O3 -mavx2), as a
-    ctypes.CDLL: `tfhash_read` (a sequential read), `tfhash_gather` (random reads) and
-    `tfhash_gather_runs` (contiguous runs at random places)."""
+def native_library(name, flags, signatures):
+    """benchmarks/native/<name>.cc compiled here (g++ -O3 -shared -fPIC plus `flags`) and
+    loaded once as a ctypes.CDLL, each function's (restype, argtypes) set from
+    `signatures`."""
     import ctypes
     import subprocess
     import tempfile
 
-    if "lib" not in _NATIVE:
-        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native",
-                              "read_bandwidth.cc")
-        library = os.path.join(tempfile.mkdtemp(), "read_bandwidth.so")
-        subprocess.run(["g++", "-O3", "-mavx2", "-shared", "-fPIC", "-pthread", source, "-o",
-                        library], check=True)
+    if name not in _NATIVE:
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", f"{name}.cc")
+        library = os.path.join(tempfile.mkdtemp(), f"{name}.so")
+        subprocess.run(["g++", "-O3", *flags, "-shared", "-fPIC", source, "-o", library],
+                       check=True)
         lib = ctypes.CDLL(library)
-        lib.tfhash_read.restype = ctypes.c_uint64
-        lib.tfhash_read.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int]
-        lib.tfhash_gather.restype = ctypes.c_uint64
-        lib.tfhash_gather.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                      ctypes.c_int, ctypes.c_int]
-        lib.tfhash_gather_runs.restype = ctypes.c_uint64
-        lib.tfhash_gather_runs.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                           ctypes.c_int64, ctypes.c_int, ctypes.c_int]
-        _NATIVE["lib"] = lib
-    return _NATIVE["lib"]
+        for function, (restype, argtypes) in signatures.items():
+            getattr(lib, function).restype = restype
+            getattr(lib, function).argtypes = argtypes
+        _NATIVE[name] = lib
+    return _NATIVE[name]
+
+
+def native_reads():
+    """benchmarks/native/read_bandwidth.cc (-mavx2 -pthread): `tfhash_read` (a sequential
+    read), `tfhash_gather` (random reads) and `tfhash_gather_runs` (contiguous runs at
+    random places)."""
+    from ctypes import c_int, c_int64, c_uint64, c_void_p
+
+    return native_library("read_bandwidth", ["-mavx2", "-pthread"], {
+        "tfhash_read": (c_uint64, [c_void_p, c_int64, c_int]),
+        "tfhash_gather": (c_uint64, [c_void_p, c_void_p, c_int64, c_int, c_int]),
+        "tfhash_gather_runs": (c_uint64, [c_void_p, c_void_p, c_void_p, c_int64, c_int, c_int]),
+    })
 
 
 def native_floors():
-    """benchmarks/native/compute_floor.cc compiled here (g++ -O3 -mavx2 -mpopcnt)."""
-    import ctypes
-    import subprocess
-    import tempfile
+    """benchmarks/native/compute_floor.cc (-mavx2 -mpopcnt): the 256-bit arithmetic floors
+    and the clock."""
+    from ctypes import c_int64, c_uint64, c_void_p
 
-    if "floors" not in _NATIVE:
-        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native",
-                              "compute_floor.cc")
-        library = os.path.join(tempfile.mkdtemp(), "compute_floor.so")
-        subprocess.run(["g++", "-O3", "-mavx2", "-mpopcnt", "-shared", "-fPIC", source, "-o",
-                        library], check=True)
-        lib = ctypes.CDLL(library)
-        for name in ("tfhash_lookup256", "tfhash_popcnt256"):
-            getattr(lib, name).restype = ctypes.c_uint64
-            getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                                           ctypes.c_int64]
-        lib.tfhash_chain.restype = ctypes.c_uint64
-        lib.tfhash_chain.argtypes = [ctypes.c_int64]
-        _NATIVE["floors"] = lib
-    return _NATIVE["floors"]
+    kernel = (c_uint64, [c_void_p, c_int64, c_void_p, c_int64])
+    return native_library("compute_floor", ["-mavx2", "-mpopcnt"], {
+        "tfhash_lookup256": kernel, "tfhash_popcnt256": kernel,
+        "tfhash_chain": (c_uint64, [c_int64])})
 
 
 def read_seconds(nbytes, threads, repeats=20):
@@ -115,6 +110,15 @@ def read_seconds(nbytes, threads, repeats=20):
     data = np.random.default_rng(0).integers(0, 2 ** 63, nbytes // 8, dtype=np.uint64)
     best, _ = best_of(lambda: read(data.ctypes.data, len(data), threads), repeats)
     return best
+
+
+def vector_paths(paths):
+    """The op's vector paths of `paths` (not the portable one), each selected with
+    TFHASH_CPU_ISA as it is yielded."""
+    for isa, name in paths:
+        if isa != "scalar":
+            os.environ["TFHASH_CPU_ISA"] = isa
+            yield isa, name
 
 
 def best_of(fn, repeats):
@@ -250,10 +254,7 @@ def one_query_parts(args, paths, faiss):
             lat_faiss = median_latency(lambda q: flat.search(q, k), queries, args.calls)
             print(f"{bits} bits, {n:,} codes ({database.nbytes / 2 ** 20:.2f} MiB): read floor "
                   f"{floor:.3f} ms; faiss top-{k} {lat_faiss:.3f} ms")
-            for isa, name in paths:
-                if isa == "scalar":
-                    continue
-                os.environ["TFHASH_CPU_ISA"] = isa
+            for _, name in vector_paths(paths):
                 times = {}
                 for kk in (1, k):
                     hamming.hamming_topk_grouped(one[0], grouped, n, kk)
@@ -305,12 +306,9 @@ def compute_floor(args, paths, faiss):
     per_core = args.threads * ghz * 1e9 / (args.queries * args.database)
     t_faiss, (d_faiss, _) = best_of(lambda: flat.search(queries, args.k), 3)
     module = ops.load()
-    print(f"1,000-query scans, {args.database:,} uniform 256-bit codes, top-{args.k}, "
+    print(f"{args.queries:,}-query scans, {args.database:,} uniform 256-bit codes, top-{args.k}, "
           f"{args.threads} threads (cycles per code per core):")
-    for isa, name in paths:
-        if isa == "scalar":
-            continue
-        os.environ["TFHASH_CPU_ISA"] = isa
+    for _, name in vector_paths(paths):
         t, (d_op, _) = best_of(lambda: module.packed_hamming_top_k(queries, database, args.k), 3)
         assert np.array_equal(d_op.numpy(), d_faiss), "distances differ from faiss"
         print(f"  {name:<40} {t * per_core:.2f} ({t_faiss / t:.2f}x faiss)")

@@ -553,7 +553,11 @@ def main():
     bits_list = [int(b) for b in args.bits.split(",")]
     runs_dir = args.runs_dir or spec["runs_dir"]
     seeds = [int(s) for s in args.seeds.split(",")]
-    seed_bits = tuple(int(b) for b in args.seed_bits.split(","))
+    try:
+        seed_bits = tuple(int(b) for b in args.seed_bits.split(","))
+    except ValueError:
+        raise SystemExit(f"--seed_bits must be code lengths separated by commas, got "
+                         f"{args.seed_bits!r}") from None
     if seeds[0] != 0:
         raise SystemExit("--seeds must start with 0 (the seed of the other columns)")
     archive = None if args.no_archive else os.path.join(

@@ -21,6 +21,11 @@ it times, for k = 1, 10 and 100:
     --calls queries (share of the exact k distances matched);
   * 1,000 queries in one call: auto (after the calls that measure both paths once,
     so the timed call is its choice), multi_index, faiss flat;
+  * with --sequence=N, what a user pays under auto's measured rule: N one-query calls
+    of distinct queries from fresh timings (as a new index starts), the mean ms of a
+    call and the share of calls on each path, beside the tables' and the scan's mean
+    over the same queries (each query timed on the three in turn, so the machine's
+    drift falls on all three alike);
 the random-read floor: as many independent random reads over a buffer of the codes'
 size as the median multi-index query visits table entries (what the search would
 cost with no work beyond its reads), and the table-order floor: the same query's
@@ -155,6 +160,9 @@ def main():
     parser.add_argument("--learned_runs", default=None,
                         help="run folders whose image codes (every image encoder's, in "
                              "order) make the learned kind's codes (default: the DAgH runs)")
+    parser.add_argument("--sequence", type=int, default=0,
+                        help="one-query calls of auto from fresh timings, timed as a mean "
+                             "beside the tables' and the scan's (0: skip)")
     parser.add_argument("--no_faiss_hash", action="store_true")
     parser.add_argument("--hash_calls", type=int, default=20,
                         help="calls timed per faiss MultiHash setting (slow on crowded codes)")
@@ -195,6 +203,31 @@ def main():
                         and not args.no_persistence):
                     persistence(args, mih, queries)
                 del database, mih
+
+
+def auto_sequence(args, auto, mih, linear, queries, k):
+    """(auto's mean ms, {path: share of auto's calls}, tables' mean, scan's mean) over
+    --sequence one-query calls of distinct queries, auto starting from no timings for
+    this k. Each query goes to the three in turn (the order rotating), so a slow
+    spell of the machine costs all three."""
+    for segment in auto._segments:
+        segment.timings.pop((k, False), None)  # as a fresh index would start
+        auto._layout(segment)  # the scan's one-off layout is not a call's cost
+    fns = {"auto": lambda q: auto.search(q, k), "multi_index": lambda q: mih.search(q, k),
+           "linear": lambda q: linear.search(q, k)}
+    names = list(fns)
+    times = {name: [] for name in names}
+    paths = []
+    for i in range(args.sequence):
+        one = queries[i % len(queries)][None]
+        for name in names[i % 3:] + names[: i % 3]:
+            seconds, _ = timed(lambda: fns[name](one))
+            times[name].append(seconds * 1e3)
+            if name == "auto":
+                paths.append(auto.last_search[0]["path"])
+    shares = {p: paths.count(p) / len(paths) for p in ("multi_index", "linear")}
+    return (float(np.mean(times["auto"])), shares, float(np.mean(times["multi_index"])),
+            float(np.mean(times["linear"])))
 
 
 def random_read_floor(args, index, queries, k):
@@ -411,6 +444,13 @@ def run(args, faiss, database, queries, bits, kind, ks):
                 f"{one['faiss flat'] / one['multi_index']:.1f}x faiss flat, "
                 f"{one['linear'] / one['multi_index']:.1f}x linear")
         print(line, flush=True)
+        if args.sequence:
+            mean, shares, tables_mean, scan_mean = auto_sequence(args, auto, mih, linear, queries, k)
+            print(f"        auto over {args.sequence} one-query calls from fresh timings: mean "
+                  f"{mean:.3f} ms a call ({shares['multi_index']:.0%} on the tables, "
+                  f"{shares['linear']:.0%} scanned); the same queries' mean on the tables "
+                  f"{tables_mean:.3f} ms, on the scan {scan_mean:.3f} ms -> auto "
+                  f"{mean / min(tables_mean, scan_mean):.2f}x the faster path's mean", flush=True)
         visits, floor = random_read_floor(args, mih, queries, k)
         print(f"        random-read floor: the median query visits {visits:,} table entries; "
               f"{visits:,} independent random 8-byte reads over the codes' {database.nbytes >> 20:,} MiB "

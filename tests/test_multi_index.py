@@ -521,3 +521,28 @@ def test_visit_accounting_of_the_read_floors(rng, bits, kind):
         assert [sum(c) + probes for _, c, probes, _ in counted] == visited.tolist(), k
         for q, (d, *_rest) in enumerate(counted):
             assert d == brute_topk(queries[q:q + 1], codes, np.arange(len(codes)), k)[0][0, -1]
+
+
+@needs_op
+def test_index_speed_auto_sequence_starts_from_fresh_timings(rng, monkeypatch):
+    # benchmarks/index_speed.py --sequence: auto's calls from no timings for that k, so
+    # its first call tries the tables and its second times the scan, whatever came before
+    import argparse
+
+    from benchmarks.index_speed import auto_sequence
+
+    codes = make_codes(rng, "uniform", 2000, 64)
+    auto = auto_index(monkeypatch, codes)
+    mih = retrieval.HammingIndex(64, mode="multi_index")
+    mih._segments = auto._segments
+    linear = retrieval.HammingIndex(64, mode="linear")
+    linear.add(codes)
+    queries = queries_for(rng, codes, 64, 8)
+    auto._segments[0].timings[(5, False)] = {"multi_index": 1.0, "linear": 1e-9, "calls": 7}
+    mean, shares, tables_mean, scan_mean = auto_sequence(
+        argparse.Namespace(sequence=8), auto, mih, linear, queries, 5)
+    seen = auto._segments[0].timings[(5, False)]
+    assert seen["calls"] == 8  # the stale timings were dropped, not continued
+    assert shares["multi_index"] >= 1 / 8 and shares["linear"] >= 1 / 8
+    assert shares["multi_index"] + shares["linear"] == 1
+    assert mean > 0 and tables_mean > 0 and scan_mean > 0

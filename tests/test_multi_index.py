@@ -274,8 +274,8 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
     # From here the timings are fixed (tables twice the scan), so that the choice below
     # does not hang on the load of a shared machine (a real timing once flipped it)
     measured = index_lib._time
-    monkeypatch.setattr(index_lib, "_time", lambda segment, key, path, seconds: measured(
-        segment, key, path, {"multi_index": 2e-3, "linear": 1e-3}[path]))
+    monkeypatch.setattr(index_lib, "_time", lambda segment, key, path, seconds, **kw: measured(
+        segment, key, path, {"multi_index": 2e-3, "linear": 1e-3}[path], **kw))
     crowded = retrieval.HammingIndex(64)
     dup = make_codes(rng, "duplicates", 2000, 64)
     crowded.add(dup)
@@ -302,6 +302,40 @@ def test_auto_chooses_says_why_and_falls_back_on_crowded_tables(rng, monkeypatch
     forced.add(codes)
     forced.search(queries[:1], 3)
     assert forced.last_search[0] == {"path": "linear", "reason": "mode='linear'", "codes": 2000}
+
+
+@needs_op
+def test_auto_comes_back_from_one_slow_call_at_the_first_retry(rng, monkeypatch):
+    # tables 1 ms a query, the scan 2 ms, and one call of the tables at 50 ms (a hiccup
+    # of the machine): the moving average then puts the tables at 13.25 ms, auto scans,
+    # and the next retry's 1 ms must bring the tables back (joined to the average it
+    # would read 10.19 ms, and it took nine retries, 288 calls, to come back)
+    codes = make_codes(rng, "uniform", 2000, 64)
+    index = auto_index(monkeypatch, codes)
+    queries = queries_for(rng, codes, 64, 1)
+    measured, calls = index_lib._time, []
+
+    def fake(segment, key, path, seconds, **kw):
+        calls.append(path)
+        slow = path == "multi_index" and len(calls) == 6
+        measured(segment, key, path, 50e-3 if slow else {"multi_index": 1e-3,
+                                                          "linear": 2e-3}[path], **kw)
+
+    monkeypatch.setattr(index_lib, "_time", fake)
+    ref = brute_topk(queries, codes, np.arange(2000), 10)
+    for _ in range(2 * index_lib.MULTI_INDEX_RETRY):
+        d, i = index.search(queries, 10)
+        np.testing.assert_array_equal(d, ref[0])
+        np.testing.assert_array_equal(i, ref[1])
+    seen = index._segments[0].timings[(10, False)]
+    # calls 0 and 1 time each path; 2-5 take the tables, 5 slowly; from 6 the scan,
+    # until call 31 (the 32nd) times the tables again and hands the choice back; call
+    # 63 retries the scan
+    scanned = [n for n, p in enumerate(calls) if p == "linear"]
+    assert scanned == [1] + list(range(6, 31)) + [63], scanned
+    np.testing.assert_allclose([seen["multi_index"], seen["linear"]], [1e-3, 2e-3])
+    assert index.last_search[0]["reason"] == ("measured 1.000 ms a query by the tables, "
+                                              "2.000 ms by the scan (timing the slower again)")
 
 
 @needs_op

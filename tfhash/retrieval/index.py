@@ -29,8 +29,12 @@ VISIT_COST_ONE = 25
 VISIT_COST_BATCH = 50
 SCAN_BATCH = 16
 # Auto times both paths per segment, k and kind of call (one query or few, or a
-# batch), keeps a moving average of the seconds per query of each, takes the faster,
-# and tries the other one again every this many calls (machines and codes differ).
+# batch), keeps a moving average of the seconds per query of the path it takes, takes
+# the faster, and tries the other one again every this many calls (machines and codes
+# differ). A retry's timing replaces the other path's average rather than joining it:
+# that average is stale (up to this many calls old), and when one slow call had lifted
+# it (a machine's hiccup) a retry that only joined it could take several retries, a
+# hundred calls and more on the slower path, to bring it back down.
 MULTI_INDEX_RETRY = 32
 # Removed codes stay in a segment (skipped by both paths) until they are this share.
 _COMPACT_SHARE = 1 / 8
@@ -47,7 +51,9 @@ class HammingIndex:
     otherwise. A query that has visited as many table entries as the scan would
     cost it (one query, or its share of a batch) gives up and is scanned. Auto times
     both paths on each segment (per k, for one query or a batch) and takes the
-    faster, timing the other again every MULTI_INDEX_RETRY calls: on codes the tables
+    faster, timing the other again every MULTI_INDEX_RETRY calls (that timing replaces
+    the other's stale average, so one slow call costs at most a retry interval on the
+    slower path): on codes the tables
     cannot split (clustered ones crowd a few buckets) it scans. `last_search` says what was chosen and why (logged
     when it changes).
 
@@ -169,7 +175,8 @@ class HammingIndex:
                                    f"{self._budget(segment, num_queries, k):,} visits)")
         if scan is None:
             return "linear", "timing the scan once, to compare"
-        best, other = ("multi_index", "linear") if tables <= scan else ("linear", "multi_index")
+        best = _faster(seen)
+        other = "linear" if best == "multi_index" else "multi_index"
         calls = seen.get("calls", 0)
         path = other if calls % MULTI_INDEX_RETRY == MULTI_INDEX_RETRY - 1 else best
         return path, (f"measured {tables * 1e3:.3f} ms a query by the tables, {scan * 1e3:.3f} "
@@ -232,6 +239,8 @@ class HammingIndex:
         for segment in self._segments:
             kk = min(k, segment.live)
             path, reason = self.plan(nq, segment, kk)
+            # a retry of the slower path (auto): its timing replaces that path's average
+            retry = _faster(segment.timings.get(_timing_key(kk, nq), {})) not in (None, path)
             # what a path costs once (the tables, the scan's layout) is not what its
             # queries cost, so auto's timing leaves it out
             tables = self._tables(segment) if path == "multi_index" else self._layout(segment)
@@ -258,7 +267,8 @@ class HammingIndex:
                 d, p = self._linear_topk(segment, queries, kk)
                 record.append({"path": path, "reason": reason, "codes": segment.live})
             if self.mode == "auto":
-                _time(segment, _timing_key(kk, nq), path, (time.perf_counter() - started) / nq)
+                _time(segment, _timing_key(kk, nq), path, (time.perf_counter() - started) / nq,
+                      fresh=retry)
             parts_d.append(d)
             parts_order.append(p + base)
             parts_ids.append(segment.ids[p])
@@ -404,10 +414,23 @@ def _timing_key(k, num_queries):
     return k, num_queries > SCAN_BATCH
 
 
-def _time(segment, key, path, seconds):
-    """Folds one call's seconds per query into the segment's moving average."""
+def _faster(seen):
+    """The path with the lower average seconds per query in `seen` (the tables on a
+    tie), or None until both are timed."""
+    tables, scan = seen.get("multi_index"), seen.get("linear")
+    if tables is None or scan is None:
+        return None
+    return "multi_index" if tables <= scan else "linear"
+
+
+def _time(segment, key, path, seconds, fresh=False):
+    """Folds one call's seconds per query into the segment's moving average of `path`;
+    `fresh` (a retry of the slower path) replaces that average instead."""
     seen = segment.timings.setdefault(key, {})
-    _average(seen, path, seconds)
+    if fresh:
+        seen[path] = seconds
+    else:
+        _average(seen, path, seconds)
     seen["calls"] = seen.get("calls", 0) + 1
 
 

@@ -273,9 +273,10 @@ def compute_floor(args, paths, faiss):
     """Cycles per 256-bit code: the least the AVX2 path's arithmetic and faiss's scalar
     POPCNT can take on one core (codes in L1, no top-k), beside what the op's scans
     and faiss IndexBinaryFlat take for 1,000 queries x --database uniform codes and x
-    L2_CODES codes (resident in L2 between query blocks), top-k, --threads threads (per core: seconds x threads x clock / pairs). The clock is
-    measured with dependent additions; a scan's best ratio over faiss is faiss's
-    cycles over the scan's floor."""
+    L2_CODES codes (resident in L2 between query blocks), top-1 and top-k, --threads
+    threads (per core: seconds x threads x clock / pairs). The clock is measured with
+    dependent additions; a scan's best ratio over faiss is faiss's cycles over the
+    scan's floor."""
     from tfhash.retrieval import hamming
 
     lib = native_floors()

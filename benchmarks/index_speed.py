@@ -170,6 +170,8 @@ def main():
     parser.add_argument("--no_persistence", action="store_true",
                         help="skip the save / memory-mapped load of the largest uniform index")
     args = parser.parse_args()
+    if args.sequence < 0:
+        parser.error(f"--sequence must be 0 (skip) or a number of calls, got {args.sequence}")
     import faiss
 
     faiss.omp_set_num_threads(args.threads)

@@ -1,24 +1,19 @@
 """benchmarks/method_table.py's reuse of finished runs: a run (in --runs_dir or in the
 committed archive) fills a table cell only when its resolved config is the cell's."""
 
-import importlib.util
 import json
 import os
 import shutil
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_benchmark
 from tfhash.training import loop
 
 
 @pytest.fixture(scope="module")
 def method_table():
-    spec = importlib.util.spec_from_file_location(
-        "method_table", os.path.join(REPO, "benchmarks", "method_table.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("method_table")
 
 
 TINY = {"method": "dpsh", "data.image_size": 16, "data.query_per_class": 5,
@@ -95,10 +90,7 @@ def test_validation_sweep_reads_its_variants():
     import sys
 
     sys.path.insert(0, REPO)
-    spec = importlib.util.spec_from_file_location(
-        "validation_sweep", os.path.join(REPO, "benchmarks", "validation_sweep.py"))
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = load_benchmark("validation_sweep")
     assert sweep.parse_variants("paper:; both:dsah.hash_inputs=both,dsah.mask_floor=0.5") == [
         ("paper", {}), ("both", {"dsah.hash_inputs": "both", "dsah.mask_floor": 0.5})]
     assert sweep.parse_variants("x:a=True,b=3") == [("x", {"a": True, "b": 3})]

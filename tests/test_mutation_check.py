@@ -9,23 +9,14 @@ change that file, and every test it names must exist.
 """
 
 import ast
-import importlib.util
 import os
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_benchmark
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "mutation_check", os.path.join(REPO, "benchmarks", "mutation_check.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MUTATIONS = _load().MUTATIONS
+MUTATIONS = load_benchmark("mutation_check").MUTATIONS
 
 
 def _test_names(path):

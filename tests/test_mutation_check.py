@@ -1,6 +1,6 @@
 """The mutation check's list stays in step with the code it mutates.
 
-`benchmarks/mutation_check.py` is slow (about 13 minutes), so it runs by hand; a
+`benchmarks/mutation_check.py` is slow (4 to 13 minutes on 2 cores), so it runs by hand; a
 mutation whose text the code no longer holds is reported "stale" there and checks
 nothing. Two mutations went stale that way unnoticed (a HashGAN loss line and the
 evaluation pipeline's parallelism were edited). These tests catch it in the suite:

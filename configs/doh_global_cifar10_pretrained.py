@@ -10,7 +10,7 @@ EXPECTED: mAP@all 0.6669 at 32 bits, seed 0 (DOH 0.6699; one seed each), 8.2 min
           14.5 min building the trunk cache once. Seed 1 (2 cores of an Intel Xeon
           shared with another training run, 2026-12-07): 0.6674; seed 2 (the same):
           0.6693; seeds 0, 1, 2: 0.6678 ± 0.0012 against DOH's 0.6706 ± 0.0026
-          (DOH +0.0028, under two of DOH's standard deviations: not credited). At 24
+          (DOH +0.0027, under two of DOH's standard deviations: not credited). At 24
           bits, seed 0 (the same Xeon, shared, 2026-12-07, `--bits=24 --seeds=0`):
           0.6616 (DOH 0.6643).
 """

@@ -12,7 +12,8 @@ EXPECTED: mAP@all 0.6763 at 32 bits, seed 0 (DOH 0.6699; one seed each), 16.1 mi
           another training run, 2026-12-07; `--seeds=0,1,2`), against DOH's 0.6706 ±
           0.0026: level. At 24 bits, seed 0 (the same Xeon, shared, 2026-12-07,
           `--bits=24 --seeds=0`): 0.6676 (DOH 0.6643). At 12 bits, seed 0 (the same
-          Xeon, shared, `--bits=12 --seeds=0`): 0.6419 (DOH 0.6417).
+          Xeon, shared, `--bits=12 --seeds=0`): 0.6419 (DOH 0.6417). At 48 bits
+          (`--bits=48 --seeds=0`): 0.6763 (DOH 0.6753, DPSH 0.6763).
 """
 
 from configs import doh_cifar10_pretrained

@@ -11,7 +11,8 @@ EXPECTED: mAP@all 0.6708 at 32 bits, seed 0 (DSaH 0.6748; one seed each), 16.9 m
           14.5 min building the trunk cache once. Seed 1 (2 cores of an Intel Xeon
           shared with another training run, 2026-12-07, `--seeds=0,1,2`): 0.6707
           and seed 2 (the same) 0.6663: seeds 0, 1, 2 0.6692 ± 0.0025 (DSaH 0.6682 ±
-          0.0067, 0.0010 below it).
+          0.0067, 0.0010 below it). At 24 bits, seed 0 (the same Xeon, shared,
+          `--bits=24 --seeds=0`): 0.6460 (DSaH 0.6541, no mask 0.6542).
 """
 
 from configs import dsah_cifar10_pretrained

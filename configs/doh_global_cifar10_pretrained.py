@@ -13,7 +13,8 @@ EXPECTED: mAP@all 0.6669 at 32 bits, seed 0 (DOH 0.6699; one seed each), 8.2 min
           (DOH +0.0027, under two of DOH's standard deviations: not credited). At 24
           bits, seed 0 (the same Xeon, shared, 2026-12-07, `--bits=24 --seeds=0`):
           0.6616 (DOH 0.6643). At 12 bits, seed 0 (the same Xeon, shared,
-          `--bits=12 --seeds=0`): 0.6440 (DOH 0.6417).
+          `--bits=12 --seeds=0`): 0.6440 (DOH 0.6417). At 48 bits (`--bits=48
+          --seeds=0`): 0.6767 (DOH 0.6753, DPSH 0.6763).
 """
 
 from configs import doh_cifar10_pretrained

@@ -12,6 +12,7 @@ EXPECTED: mAP@all 0.6665 at 32 bits, seed 0 (DSaH 0.6748; one seed each), 8.0 mi
           2026-12-07): 0.6660 ± 0.0004 against DSaH's 0.6682 ± 0.0067. At 24 bits,
           seed 0 (the same Xeon, shared, `--bits=24 --seeds=0`): 0.6542 (DSaH 0.6541).
           At 12 bits (`--bits=12 --seeds=0`): 0.6278 (DSaH 0.6309, DPSH 0.6204).
+          At 48 bits (`--bits=48 --seeds=0`): 0.6780 (DSaH 0.6840, DPSH 0.6763).
 """
 
 from configs import dsah_cifar10_pretrained
